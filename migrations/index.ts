@@ -1,0 +1,4 @@
+import { InitialSchema1763800000000 } from './1763800000000-initial-schema.js';
+
+// Listed explicitly (not globbed) so the compiled service and the tests run the same set, in order.
+export const MIGRATIONS = [InitialSchema1763800000000];

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+// Every environment variable the bridge reads, validated once at start-up. A bad value stops the
+// process with one line naming the variable (contract §2).
+
+export interface AdminCredential {
+  actor: string;
+  token: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | null;
+  dataDir: string;
+  embeddedPgPort: number;
+  dbPoolSize: number;
+  wechat: WechatConfig;
+  bridgeId: string;
+  adminTokens: AdminCredential[];
+  /** The admin token was generated because ADMIN_TOKEN was unset: print it once. */
+  adminTokenGenerated: boolean;
+  pushMaxBytes: number;
+  logLevel: string;
+  shutdownGraceMs: number;
+}
+
+export interface WechatConfig {
+  /** Null in sandbox mode: no credentials, nothing is sent. */
+  appId: string | null;
+  secret: string | null;
+  apiBase: string;
+  tokenApi: 'stable' | 'classic';
+  timeoutMs: number;
+  maxRetries: number;
+  maxConnections: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const get = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
+    const value = Number(raw);
+    if (value < min || value > max) throw new ConfigError(name, `expected a number from ${min} to ${max}, got ${raw}`);
+    return value;
+  };
+
+  const appId = get('WECHAT_APPID') ?? null;
+  const secret = get('WECHAT_SECRET') ?? null;
+  if ((appId === null) !== (secret === null)) {
+    throw new ConfigError(appId === null ? 'WECHAT_APPID' : 'WECHAT_SECRET', 'WECHAT_APPID and WECHAT_SECRET must be set together (leave both unset for sandbox mode)');
+  }
+  const tokenApi = get('WECHAT_TOKEN_API') ?? 'stable';
+  if (tokenApi !== 'stable' && tokenApi !== 'classic') throw new ConfigError('WECHAT_TOKEN_API', `expected "stable" or "classic", got "${tokenApi}"`);
+  const adminTokenRaw = get('ADMIN_TOKEN');
+
+  return {
+    port: int('PORT', 8080, 0, 65535),
+    host: get('HOST') ?? '0.0.0.0',
+    databaseUrl: databaseUrl(get('DATABASE_URL')),
+    dataDir: path.resolve(get('DATA_DIR') ?? './data'),
+    embeddedPgPort: int('EMBEDDED_PG_PORT', 54329, 1, 65535),
+    dbPoolSize: int('DB_POOL_SIZE', 20, 2, 500),
+    wechat: {
+      appId,
+      secret,
+      apiBase: httpUrl('WECHAT_API_BASE', get('WECHAT_API_BASE') ?? 'https://api.weixin.qq.com'),
+      tokenApi,
+      timeoutMs: int('WECHAT_TIMEOUT_MS', 5000, 100, 14000),
+      maxRetries: int('WECHAT_MAX_RETRIES', 3, 0, 10),
+      maxConnections: int('WECHAT_MAX_CONNECTIONS', 256, 1, 4096),
+    },
+    bridgeId: get('BRIDGE_ID') ?? 'WECHAT-BRIDGE',
+    adminTokens: adminTokenRaw === undefined ? [{ actor: 'admin', token: randomBytes(24).toString('base64url') }] : adminTokens(adminTokenRaw),
+    adminTokenGenerated: adminTokenRaw === undefined,
+    pushMaxBytes: int('PUSH_MAX_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    logLevel: logLevel(get('LOG_LEVEL') ?? 'info'),
+    shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 15000, 0, 120000),
+  };
+}
+
+function databaseUrl(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'not a valid URL (expected postgres://user:password@host:5432/database)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', `expected a postgres:// URL, got ${url.protocol}//`);
+  }
+  return raw;
+}
+
+function httpUrl(name: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `not a valid URL: "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, `expected an http(s) URL, got "${raw}"`);
+  // Keep a path prefix: some hospitals reach WeChat through a forward proxy mounted under a path.
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/** `token`, or `name:token,name:token` so the audit trail can say who acted. */
+function adminTokens(raw: string): AdminCredential[] {
+  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  if (entries.length === 1 && !entries[0]!.includes(':')) return [{ actor: 'admin', token: entries[0]! }];
+  return entries.map((entry) => {
+    const colon = entry.indexOf(':');
+    const actor = entry.slice(0, colon).trim();
+    const token = entry.slice(colon + 1).trim();
+    if (colon <= 0 || token.length < 8) throw new ConfigError('ADMIN_TOKEN', 'expected a token, or name:token pairs separated by commas, each token at least 8 characters');
+    return { actor, token };
+  });
+}
+
+function logLevel(raw: string): string {
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(raw)) throw new ConfigError('LOG_LEVEL', `expected one of ${levels.join(', ')}, got "${raw}"`);
+  return raw;
+}

@@ -1,0 +1,83 @@
+import { DataSource, type QueryRunner } from 'typeorm';
+import { MIGRATIONS } from '../../migrations/index.js';
+
+// TypeORM owns the connection pool and the migrations; queries are plain SQL, written where they run.
+
+export interface PoolOptions {
+  url: string;
+  poolSize: number;
+}
+
+export function createDataSource({ url, poolSize }: PoolOptions): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    poolSize,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    logging: false,
+    extra: {
+      // A push must get "系统繁忙" quickly when Postgres is down, not hang on a dead socket.
+      connectionTimeoutMillis: 2000,
+      idleTimeoutMillis: 30000,
+      statement_timeout: 10000,
+      query_timeout: 12000,
+      application_name: 'gcp-approval-bridge',
+      keepAlive: true,
+    },
+  });
+}
+
+/** Thin SQL helper over the TypeORM pool: rows back, connection released at once. */
+export class Db {
+  constructor(readonly dataSource: DataSource) {}
+
+  async rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      return (await runner.query(sql, params, true)).records as T[];
+    } finally {
+      await runner.release();
+    }
+  }
+
+  async one<T>(sql: string, params: unknown[] = []): Promise<T | undefined> {
+    return (await this.rows<T>(sql, params))[0];
+  }
+
+  /** Runs `work` in one transaction on one connection; `query` answers rows like `rows`. */
+  async transaction<T>(work: (query: TxQuery) => Promise<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.connect();
+      await runner.startTransaction();
+      try {
+        const result = await work((sql, params = []) => txRows(runner, sql, params));
+        await runner.commitTransaction();
+        return result;
+      } catch (err) {
+        if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  async ping(timeoutMs: number): Promise<boolean> {
+    const timeout = new Promise<boolean>((resolve) => setTimeout(resolve, timeoutMs, false).unref());
+    const ping = this.rows('SELECT 1').then(
+      () => true,
+      () => false,
+    );
+    return Promise.race([ping, timeout]);
+  }
+}
+
+export type TxQuery = <T>(sql: string, params?: unknown[]) => Promise<T[]>;
+
+async function txRows<T>(runner: QueryRunner, sql: string, params: unknown[]): Promise<T[]> {
+  return (await runner.query(sql, params, true)).records as T[];
+}

@@ -1,0 +1,131 @@
+import { malformed } from '../outcomes.js';
+import type { Envelope, EnvelopeKind } from '../types.js';
+import { charsetOfContentType, declaredEncoding, decodeBytes } from './charset.js';
+import { child, childElements, isNode, localName, namespaceOf, parseXml, textOf, type XmlNode } from './xml.js';
+
+// Takes the payload out of whatever the integration platform wrapped it in (contract §3):
+// SOAP 1.1, SOAP 1.2, an HTML form, or the raw body. Pure: bytes and Content-Type in, Envelope out.
+
+export const SOAP11_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
+export const SOAP12_NS = 'http://www.w3.org/2003/05/soap-envelope';
+
+const ACTION_NAMES = ['action', 'input1'];
+const PAYLOAD_NAMES = ['message', 'input2'];
+
+export function readEnvelope(body: Buffer, contentType: string | undefined): Envelope {
+  if (isForm(contentType)) return readForm(body, charsetOfContentType(contentType));
+  const text = decodeBytes(body, charsetOfContentType(contentType)).trim();
+  const kind = text.startsWith('<') ? soapKindOf(text) : null;
+  if (kind === null) return rawEnvelope(text);
+  return readSoap(text, kind);
+}
+
+/** For answering a push whose envelope could not be read: which wrapper the sender most likely expects. */
+export function guessEnvelopeKind(body: Buffer, contentType: string | undefined): EnvelopeKind {
+  if (isForm(contentType)) return 'form';
+  const head = body.subarray(0, 4096).toString('latin1');
+  if (head.includes(SOAP12_NS)) return 'soap12';
+  if (head.includes(SOAP11_NS)) return 'soap11';
+  return 'raw';
+}
+
+function isForm(contentType: string | undefined): boolean {
+  return (contentType ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
+}
+
+/** Cheap check before a full parse: raw payloads are XML too, and only an Envelope in a SOAP namespace is SOAP. */
+function soapKindOf(text: string): 'soap11' | 'soap12' | null {
+  const head = text.slice(0, 2048);
+  if (!/<([A-Za-z_][\w.-]*:)?Envelope[\s>]/.test(head)) return null;
+  if (head.includes(SOAP12_NS)) return 'soap12';
+  if (head.includes(SOAP11_NS)) return 'soap11';
+  return null;
+}
+
+function readSoap(text: string, kind: 'soap11' | 'soap12'): Envelope {
+  const { rootName, root } = parseXml(text, 'SOAP报文');
+  const expectedNs = kind === 'soap12' ? SOAP12_NS : SOAP11_NS;
+  if (localName(rootName) !== 'Envelope' || namespaceOf(rootName, [root]) !== expectedNs) {
+    return rawEnvelope(text);
+  }
+  const body = child(root, 'Body');
+  if (!isNode(body)) throw malformed('SOAP报文缺少Body');
+  const operation = findOperation(body);
+  if (!operation) throw malformed('SOAP报文中没有HIPMessageServer调用');
+  const [opName, op] = operation;
+  const scopes = [op, body, root];
+  const payloadEntry = childElements(op).find(([name]) => PAYLOAD_NAMES.includes(localName(name)));
+  const actionEntry = childElements(op).find(([name]) => ACTION_NAMES.includes(localName(name)));
+  const payloadNode = payloadEntry?.[1];
+  return {
+    kind,
+    action: actionEntry ? textOf(actionEntry[1]) || null : null,
+    payload: textOf(payloadNode),
+    operationNamespace: namespaceOf(opName, scopes),
+    qualifiedParameters: payloadEntry ? namespaceOf(payloadEntry[0], isNode(payloadNode) ? [payloadNode, ...scopes] : scopes) !== '' : false,
+    cdata: isNode(payloadNode) && payloadNode['#cdata'] !== undefined,
+    bodyText: text,
+  };
+}
+
+function rawEnvelope(text: string): Envelope {
+  return { kind: 'raw', action: null, payload: text, operationNamespace: null, qualifiedParameters: false, cdata: false, bodyText: text };
+}
+
+/** `HIPMessageServer` in any namespace; failing that, the first operation that carries a payload parameter. */
+function findOperation(body: XmlNode): [string, XmlNode] | null {
+  const ops = childElements(body).filter((entry): entry is [string, XmlNode] => isNode(entry[1]));
+  const named = ops.find(([name]) => localName(name) === 'HIPMessageServer');
+  if (named) return named;
+  return ops.find(([, op]) => childElements(op).some(([name]) => PAYLOAD_NAMES.includes(localName(name)))) ?? null;
+}
+
+function readForm(body: Buffer, headerCharset: string | null): Envelope {
+  const fields = parseFormBytes(body);
+  const message = fields.get('message') ?? Buffer.alloc(0);
+  const action = fields.get('action');
+  // A form has no XML declaration of its own; the one inside the message names the charset.
+  const charset = headerCharset ?? declaredEncoding(message.subarray(0, 512).toString('latin1'));
+  return {
+    kind: 'form',
+    action: action ? decodeBytes(action, charset).trim() || null : null,
+    payload: decodeBytes(message, charset).trim(),
+    operationNamespace: null,
+    qualifiedParameters: false,
+    cdata: false,
+    bodyText: body.toString('latin1'),
+  };
+}
+
+/** application/x-www-form-urlencoded to raw bytes per field, so GBK percent-escapes decode correctly afterwards. */
+export function parseFormBytes(body: Buffer): Map<string, Buffer> {
+  const fields = new Map<string, Buffer>();
+  for (const pair of body.toString('latin1').split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const name = percentDecode(eq === -1 ? pair : pair.slice(0, eq)).toString('utf8');
+    if (!fields.has(name)) fields.set(name, percentDecode(eq === -1 ? '' : pair.slice(eq + 1)));
+  }
+  return fields;
+}
+
+function percentDecode(latin1: string): Buffer {
+  const out = Buffer.allocUnsafe(latin1.length);
+  let n = 0;
+  for (let i = 0; i < latin1.length; i++) {
+    const c = latin1.charCodeAt(i);
+    if (c === 0x2b) {
+      out[n++] = 0x20;
+    } else if (c === 0x25 && i + 2 < latin1.length && isHex(latin1.charCodeAt(i + 1)) && isHex(latin1.charCodeAt(i + 2))) {
+      out[n++] = parseInt(latin1.slice(i + 1, i + 3), 16);
+      i += 2;
+    } else {
+      out[n++] = c;
+    }
+  }
+  return out.subarray(0, n);
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+}

@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../db/database.js';
+import type { AckCode, Approval, DeliveryAttempt, EnvelopeKind, MessageStatus } from '../types.js';
+
+// The message log in Postgres. A push is recorded before anything is sent, and duplicates are
+// serialised by the database, not by process memory, so replicas behind a load balancer agree:
+// the row for a GUID is claimed with one INSERT … ON CONFLICT DO UPDATE … WHERE, which Postgres
+// lets exactly one concurrent push win. No connection is held while WeChat is called: the claim
+// is a lease (`lease_until`), not a lock.
+
+/** Longer than any push may take (15 s), so only a push whose process died loses its claim. */
+export const LEASE_SECONDS = 30;
+
+export interface Received {
+  envelope: EnvelopeKind;
+  action: string | null;
+  contentType: string | null;
+  bodyText: string;
+}
+
+export type Claim =
+  | { kind: 'claimed'; id: string; openid: string | null; pushCount: number }
+  | { kind: 'taken'; row: ExistingRow };
+
+export interface ExistingRow {
+  status: MessageStatus;
+  fingerprint: string | null;
+  ackCode: AckCode | null;
+  reason: string | null;
+  finishedAt: Date | null;
+  leaseExpired: boolean;
+}
+
+export interface Finish {
+  status: MessageStatus;
+  ackCode: AckCode;
+  reason: string;
+  ackXml: string;
+  texts: string[];
+  attempts: DeliveryAttempt[];
+  errcode: number | null;
+  errmsg: string | null;
+  openidMasked: string | null;
+}
+
+/** Same approval content, however it was wrapped or when the envelope was generated. */
+export function fingerprintOf(approval: Approval): string {
+  return createHash('sha256').update(JSON.stringify(approval)).digest('hex');
+}
+
+export class MessageLog {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Records the push and claims its GUID in one statement, and looks the applicant up in the same
+   * round trip (the look-up step of the data path rides along to save a query on every push).
+   * A GUID is claimable when new, when its last processing ended AE, or when its lease expired.
+   */
+  async claim(received: Received, approval: Approval, fingerprint: string, round = 0): Promise<Claim> {
+    const rows = await this.db.rows<{ id: string; push_count: number; openid: string | null }>(
+      `WITH claimed AS (
+         INSERT INTO messages AS m (guid, status, envelope, action, content_type, payload, sender_id, receiver_id,
+                                    employee_no, approval, fingerprint, lease_until)
+         VALUES ($1, 'processing', $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => ${LEASE_SECONDS}))
+         ON CONFLICT (guid) WHERE status <> 'rejected' DO UPDATE SET
+           status = 'processing', envelope = EXCLUDED.envelope, action = EXCLUDED.action,
+           content_type = EXCLUDED.content_type, payload = EXCLUDED.payload, sender_id = EXCLUDED.sender_id,
+           receiver_id = EXCLUDED.receiver_id, employee_no = EXCLUDED.employee_no, approval = EXCLUDED.approval,
+           fingerprint = EXCLUDED.fingerprint, lease_until = EXCLUDED.lease_until, ack_code = NULL, reason = NULL,
+           ack_xml = NULL, finished_at = NULL, push_count = m.push_count + 1, last_push_at = now(), updated_at = now()
+         WHERE m.status IN ('failed', 'unknown') OR (m.status = 'processing' AND m.lease_until < now())
+         RETURNING m.id, m.push_count
+       )
+       SELECT claimed.id::text AS id, claimed.push_count,
+              (SELECT e.openid FROM employees e WHERE e.employee_no = $8 AND e.active) AS openid
+       FROM claimed`,
+      [
+        approval.guid,
+        received.envelope,
+        received.action,
+        received.contentType,
+        received.bodyText,
+        approval.senderId,
+        approval.receiverId,
+        approval.employeeNo,
+        JSON.stringify(approval),
+        fingerprint,
+      ],
+    );
+    const claimed = rows[0];
+    if (claimed) return { kind: 'claimed', id: claimed.id, openid: claimed.openid, pushCount: claimed.push_count };
+    const row = await this.countRepeat(approval.guid);
+    if (row) return { kind: 'taken', row };
+    // The owner finished with AE between our INSERT and this read: claim again (a race, so rarely more than once).
+    if (round >= 3) throw new Error(`could not claim or read message ${approval.guid}`);
+    return this.claim(received, approval, fingerprint, round + 1);
+  }
+
+  /** A push of a GUID someone else owns: count it on that row, and read how the owner is doing. */
+  private async countRepeat(guid: string): Promise<ExistingRow | null> {
+    const row = await this.db.one<ExistingRowDb>(
+      `UPDATE messages SET push_count = push_count + 1, last_push_at = now()
+       WHERE guid = $1 AND status <> 'rejected' AND NOT (status IN ('failed', 'unknown'))
+       RETURNING ${EXISTING_COLUMNS}`,
+      [guid],
+    );
+    return row ? toExisting(row) : null;
+  }
+
+  async read(guid: string): Promise<ExistingRow | null> {
+    const row = await this.db.one<ExistingRowDb>(`SELECT ${EXISTING_COLUMNS} FROM messages WHERE guid = $1 AND status <> 'rejected'`, [guid]);
+    return row ? toExisting(row) : null;
+  }
+
+  async finish(id: string, finish: Finish): Promise<void> {
+    await this.db.rows(
+      `UPDATE messages SET status = $2, ack_code = $3, reason = $4, ack_xml = $5, texts = $6, attempts = attempts || $7::jsonb,
+              wechat_errcode = $8, wechat_errmsg = $9, openid_masked = $10, lease_until = NULL,
+              finished_at = now(), updated_at = now(),
+              delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
+       WHERE id = $1`,
+      [id, finish.status, finish.ackCode, finish.reason, finish.ackXml, JSON.stringify(finish.texts), JSON.stringify(finish.attempts), finish.errcode, finish.errmsg, finish.openidMasked],
+    );
+  }
+
+  /** A push that never owned a GUID (unreadable, or conflicting with one that did): kept, answered, never processed. */
+  async reject(received: Received, fields: { guid: string | null; senderId: string; receiverId: string; employeeNo: string | null; approval: Approval | null; fingerprint: string | null; reason: string; ackXml: string }): Promise<void> {
+    await this.db.rows(
+      `INSERT INTO messages (guid, status, envelope, action, content_type, payload, sender_id, receiver_id, employee_no,
+                             approval, fingerprint, ack_code, reason, ack_xml, finished_at)
+       VALUES ($1, 'rejected', $2, $3, $4, $5, $6, $7, $8, $9, $10, 'AE', $11, $12, now())`,
+      [
+        fields.guid,
+        received.envelope,
+        received.action,
+        received.contentType,
+        received.bodyText,
+        fields.senderId,
+        fields.receiverId,
+        fields.employeeNo,
+        fields.approval === null ? null : JSON.stringify(fields.approval),
+        fields.fingerprint,
+        fields.reason,
+        fields.ackXml,
+      ],
+    );
+  }
+
+  /** Pushes whose process died mid-delivery: WeChat may or may not have the text. Offered for resend. */
+  async markAbandoned(): Promise<number> {
+    const rows = await this.db.rows(
+      `UPDATE messages SET status = 'unknown', ack_code = 'AE', reason = '微信接口调用失败：处理中断（发送结果未知）',
+              lease_until = NULL, finished_at = now(), updated_at = now()
+       WHERE status = 'processing' AND lease_until < now() - interval '5 seconds'
+       RETURNING id`,
+    );
+    return rows.length;
+  }
+}
+
+const EXISTING_COLUMNS = `status, fingerprint, ack_code, reason, finished_at, (lease_until IS NOT NULL AND lease_until < now()) AS lease_expired`;
+
+interface ExistingRowDb {
+  status: MessageStatus;
+  fingerprint: string | null;
+  ack_code: AckCode | null;
+  reason: string | null;
+  finished_at: Date | null;
+  lease_expired: boolean;
+}
+
+function toExisting(row: ExistingRowDb): ExistingRow {
+  return {
+    status: row.status,
+    fingerprint: row.fingerprint,
+    ackCode: row.ack_code,
+    reason: row.reason,
+    finishedAt: row.finished_at,
+    leaseExpired: row.lease_expired,
+  };
+}

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { hostname } from 'node:os';
+import type { DataSource } from 'typeorm';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import { createDataSource, Db } from './db/database.js';
+import { startEmbeddedPostgres, type EmbeddedServer } from './db/embedded.js';
+import { migrate } from './db/migrate.js';
+import type { Logger } from './log.js';
+import { Deliverer } from './push/deliver.js';
+import { PushPipeline } from './push/pipeline.js';
+import { MessageLog } from './push/record.js';
+import { WechatApi } from './wechat/api.js';
+import { TokenProvider } from './wechat/token.js';
+
+// Wires the parts together and owns their lifecycle: start in dependency order, stop in reverse,
+// letting in-flight pushes finish first.
+
+export interface Service {
+  url: string;
+  db: Db;
+  instanceId: string;
+  tokens: TokenProvider | null;
+  /** Stops accepting, finishes in-flight requests (bounded), then closes WeChat, the pool and embedded Postgres. */
+  stop(): Promise<void>;
+}
+
+const SWEEP_INTERVAL_MS = 15_000;
+
+export async function startService(config: Config, log: Logger): Promise<Service> {
+  const instanceId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  let embedded: EmbeddedServer | null = null;
+  let databaseUrl = config.databaseUrl;
+  if (databaseUrl === null) {
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, database: 'bridge', log });
+    databaseUrl = embedded.url;
+  }
+  const dataSource = createDataSource({ url: databaseUrl, poolSize: config.dbPoolSize });
+  await initialize(dataSource, log);
+  await migrate(dataSource, log);
+  const db = new Db(dataSource);
+  const messages = new MessageLog(db);
+  const abandoned = await messages.markAbandoned();
+  if (abandoned > 0) log.warn({ count: abandoned }, 'messages interrupted mid-delivery are marked of unknown outcome; check and resend them');
+
+  const { appId, secret } = config.wechat;
+  const sandbox = appId === null || secret === null;
+  const api = sandbox ? null : new WechatApi(config.wechat);
+  const tokens = api && appId && secret ? new TokenProvider(db, api, { ...config.wechat, appId, secret }, instanceId, log) : null;
+  const deliverer = api && tokens ? new Deliverer(api, tokens, config.wechat) : null;
+  const pipeline = new PushPipeline({ bridgeId: config.bridgeId, messages, deliverer, log });
+  const app = createApp({ db, pipeline, adminTokens: config.adminTokens, bridgeId: config.bridgeId, pushMaxBytes: config.pushMaxBytes, log });
+
+  const server = await listen(app, config.port, config.host);
+  const sweeper = setInterval(() => {
+    messages.markAbandoned().catch(() => undefined);
+  }, SWEEP_INTERVAL_MS).unref();
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+
+  let stopping: Promise<void> | null = null;
+  const stop = async (): Promise<void> => {
+    clearInterval(sweeper);
+    await closeServer(server, config.shutdownGraceMs, log);
+    await api?.close().catch(() => undefined);
+    await dataSource.destroy().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+  };
+  return {
+    url,
+    db,
+    instanceId,
+    tokens,
+    stop: () => (stopping ??= stop()),
+  };
+}
+
+/** Postgres may still be starting (a host reboot brings both up at once): wait up to 30 s for it. */
+async function initialize(dataSource: DataSource, log: Logger): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await dataSource.initialize();
+      return;
+    } catch (err) {
+      if (Date.now() > until) throw new Error(`DATABASE_URL: cannot connect to Postgres (${err instanceof Error ? err.message : String(err)})`);
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'Postgres not reachable yet; retrying');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
+function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    server.once('error', reject);
+    // The ERP's HTTP client may keep connections open; keep them a little longer than typical proxies.
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+    server.requestTimeout = 30_000;
+  });
+}
+
+/** Stop accepting, let in-flight requests finish (bounded by SHUTDOWN_GRACE_MS), then cut the rest. */
+async function closeServer(server: Server, graceMs: number, log: Logger): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Keep-alive connections become idle as their in-flight push is answered; close each then.
+  const reaper = setInterval(() => server.closeIdleConnections(), 100);
+  const timer = setTimeout(() => {
+    log.warn('shutdown grace period over; closing remaining connections');
+    server.closeAllConnections();
+  }, graceMs);
+  server.closeIdleConnections();
+  await closed;
+  clearInterval(reaper);
+  clearTimeout(timer);
+}

@@ -1,0 +1,173 @@
+import type { WechatConfig } from '../config.js';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../log.js';
+import type { StoredToken } from '../types.js';
+import type { CallResult, WechatApi } from './api.js';
+
+// The access token is shared by every replica through Postgres (contract §5). Each process keeps
+// a copy in memory; a fetch from WeChat happens under a transaction-scoped advisory lock, and the
+// row is re-read once the lock is held, so a replica that waited uses its neighbour's token instead
+// of fetching (and, with the classic API, invalidating) another one.
+
+/** Refresh this long before expiry, in the background while the current token still serves. */
+const REFRESH_BEFORE_MS = 5 * 60_000;
+/** Never use a token closer to expiry than this. */
+const USABLE_UNTIL_MS = 30_000;
+/** WeChat's stable_token keeps returning the same token near expiry; don't ask again more often than this. */
+const MIN_REFETCH_INTERVAL_MS = 30_000;
+
+export class TokenError extends Error {
+  constructor(
+    readonly result: CallResult,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TokenError';
+  }
+}
+
+export interface TokenStats {
+  fetches: number;
+}
+
+export class TokenProvider {
+  private cached: StoredToken | null = null;
+  private loading: Promise<StoredToken> | null = null;
+  readonly stats: TokenStats = { fetches: 0 };
+
+  constructor(
+    private readonly db: Db,
+    private readonly api: WechatApi,
+    private readonly config: WechatConfig & { appId: string; secret: string },
+    private readonly instanceId: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** A token valid for at least the next 30 s; fetches one only when no replica has one. */
+  async get(): Promise<string> {
+    const now = Date.now();
+    const cached = this.cached;
+    if (cached && isUsable(cached, now)) {
+      if (isRefreshDue(cached, now)) this.refreshInBackground(cached);
+      return cached.accessToken;
+    }
+    return (await this.singleFlight(() => this.load(null))).accessToken;
+  }
+
+  /**
+   * WeChat rejected `failed` (40001/40014/42001): drop it only if it is still the stored token, so
+   * a replica holding a stale copy cannot discard the fresh token a neighbour just fetched.
+   */
+  async invalidate(failed: string): Promise<void> {
+    if (this.cached?.accessToken === failed) this.cached = null;
+    await this.db.rows('DELETE FROM wechat_tokens WHERE app_id = $1 AND api = $2 AND access_token = $3', [this.config.appId, this.config.tokenApi, failed]);
+  }
+
+  /** After `invalidate`: a token other than `failed`, forcing WeChat to issue one if it hands the same back. */
+  async getReplacing(failed: string): Promise<string> {
+    return (await this.singleFlight(() => this.load(failed))).accessToken;
+  }
+
+  private singleFlight(work: () => Promise<StoredToken>): Promise<StoredToken> {
+    this.loading ??= work().finally(() => {
+      this.loading = null;
+    });
+    return this.loading;
+  }
+
+  private refreshInBackground(current: StoredToken): void {
+    if (this.loading) return;
+    this.singleFlight(() => this.load(null, current)).catch((err: unknown) => {
+      this.log.warn({ err: errorText(err) }, 'background access token refresh failed; the current token still serves');
+    });
+  }
+
+  private async load(failed: string | null, refreshing: StoredToken | null = null): Promise<StoredToken> {
+    const stored = await this.read();
+    if (stored && stored.accessToken !== failed && isUsable(stored, Date.now()) && !(refreshing && sameToken(stored, refreshing) && isRefreshDue(stored, Date.now()))) {
+      this.cached = stored;
+      return stored;
+    }
+    const token = await this.db.transaction(async (query) => {
+      await query(`SET LOCAL lock_timeout = '10s'`);
+      await query('SELECT pg_advisory_xact_lock(hashtext($1))', [`wechat-token:${this.config.appId}:${this.config.tokenApi}`]);
+      const current = (await query<TokenRow>(SELECT_TOKEN, [this.config.appId, this.config.tokenApi]))[0];
+      const now = Date.now();
+      if (current && current.access_token !== failed && isUsable(toStored(current), now) && !isRefreshDue(toStored(current), now)) {
+        return toStored(current);
+      }
+      const fetched = await this.fetch(failed);
+      const rows = await query<TokenRow>(
+        `INSERT INTO wechat_tokens (app_id, api, access_token, expires_at, fetched_at, fetched_by)
+         VALUES ($1, $2, $3, now() + make_interval(secs => $4), now(), $5)
+         ON CONFLICT (app_id, api) DO UPDATE SET
+           access_token = EXCLUDED.access_token, expires_at = EXCLUDED.expires_at, fetched_at = EXCLUDED.fetched_at,
+           fetched_by = EXCLUDED.fetched_by, fetch_count = wechat_tokens.fetch_count + 1
+         RETURNING access_token, expires_at, fetched_at`,
+        [this.config.appId, this.config.tokenApi, fetched.accessToken, fetched.expiresIn, this.instanceId],
+      );
+      return toStored(rows[0]!);
+    });
+    this.cached = token;
+    return token;
+  }
+
+  private async read(): Promise<StoredToken | null> {
+    const row = await this.db.one<TokenRow>(SELECT_TOKEN, [this.config.appId, this.config.tokenApi]);
+    return row ? toStored(row) : null;
+  }
+
+  /** One token call to WeChat, with a second, forced call if WeChat hands back the token it just rejected. */
+  private async fetch(failed: string | null): Promise<{ accessToken: string; expiresIn: number }> {
+    const first = await this.call(false);
+    if (failed === null || first.accessToken !== failed || this.config.tokenApi !== 'stable') return first;
+    this.log.warn('WeChat returned the rejected access token again; forcing a new one');
+    return this.call(true);
+  }
+
+  private async call(forceRefresh: boolean): Promise<{ accessToken: string; expiresIn: number }> {
+    const { appId, secret, timeoutMs, tokenApi } = this.config;
+    this.stats.fetches++;
+    const result =
+      tokenApi === 'stable'
+        ? await this.api.post('/cgi-bin/stable_token', {}, { grant_type: 'client_credential', appid: appId, secret, force_refresh: forceRefresh }, timeoutMs)
+        : await this.api.get('/cgi-bin/token', { grant_type: 'client_credential', appid: appId, secret }, timeoutMs);
+    if (result.kind !== 'answered') throw new TokenError(result, `获取access_token失败：${result.error}`);
+    const json = result.json;
+    if (result.httpStatus >= 500 || json === null) throw new TokenError(result, `获取access_token失败：HTTP ${result.httpStatus}`);
+    if (typeof json.access_token !== 'string' || json.access_token === '') {
+      throw new TokenError(result, `获取access_token失败(${json.errcode ?? '?'}): ${json.errmsg ?? ''}`);
+    }
+    const expiresIn = typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in : 7200;
+    this.log.info({ api: tokenApi, expiresIn, forceRefresh, instance: this.instanceId }, 'fetched a WeChat access token');
+    return { accessToken: json.access_token, expiresIn };
+  }
+}
+
+const SELECT_TOKEN = 'SELECT access_token, expires_at, fetched_at FROM wechat_tokens WHERE app_id = $1 AND api = $2';
+
+interface TokenRow {
+  access_token: string;
+  expires_at: Date;
+  fetched_at: Date;
+}
+
+function toStored(row: TokenRow): StoredToken {
+  return { accessToken: row.access_token, expiresAt: new Date(row.expires_at), fetchedAt: new Date(row.fetched_at) };
+}
+
+function isUsable(token: StoredToken, now: number): boolean {
+  return token.expiresAt.getTime() - now > USABLE_UNTIL_MS;
+}
+
+function isRefreshDue(token: StoredToken, now: number): boolean {
+  return token.expiresAt.getTime() - now < REFRESH_BEFORE_MS && now - token.fetchedAt.getTime() > MIN_REFETCH_INTERVAL_MS;
+}
+
+function sameToken(a: StoredToken, b: StoredToken): boolean {
+  return a.accessToken === b.accessToken;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -49,6 +49,10 @@ export class FakeWechat {
   /** Answers used, in order, before the openid conventions apply. */
   readonly script: ScriptedAnswer[] = [];
   sendDelayMs: number;
+  /** Every send request that reached the fake, whatever happened to it. */
+  sendRequests = 0;
+  /** Runs when a send arrives, before it is answered (to look at the bridge's state mid-delivery). */
+  onSend: ((message: { touser: string; content: string }) => Promise<void>) | null = null;
   private readonly slowMs: number;
   private readonly validTokens = new Map<string, number>();
   private stableToken: string | null = null;
@@ -92,10 +96,17 @@ export class FakeWechat {
     this.stableToken = null;
   }
 
+  /** Makes one token invalid, as WeChat does with a token that is no longer the latest. */
+  revoke(token: string): void {
+    this.validTokens.delete(token);
+  }
+
   reset(): void {
     this.sends.length = 0;
     this.tokenCalls.length = 0;
     this.script.length = 0;
+    this.sendRequests = 0;
+    this.onSend = null;
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -130,6 +141,8 @@ export class FakeWechat {
     const message = JSON.parse(body || '{}') as { touser?: string; msgtype?: string; text?: { content?: string } };
     const touser = message.touser ?? '';
     const content = message.text?.content ?? '';
+    this.sendRequests++;
+    if (this.onSend) await this.onSend({ touser, content });
     const answer = this.script.shift() ?? this.byOpenid(touser);
     if ('destroy' in answer) {
       req.socket.destroy();
@@ -158,7 +171,7 @@ export class FakeWechat {
     return { errcode: 0 };
   }
 
-  private issue(): string {
+  issue(): string {
     const token = `FAKETOKEN_${++this.tokenSeq}_${randomBytes(12).toString('hex')}`;
     this.validTokens.set(token, Date.now());
     return token;

@@ -42,7 +42,6 @@ describe('writeAck', () => {
 
   it('escapes reason text and ids so an errmsg cannot break the XML', () => {
     const xml = ack({ code: 'WECHAT_REJECTED', errcode: 45015, errmsg: 'a "quoted" <b> & \'x\'' }, { guid: 'G"<>', senderId: '&', receiverId: '' });
-    const doc = parser.parse(xml).MCCI_IN000002UV01;
     expect(xml).toContain('&quot;quoted&quot; &lt;b&gt; &amp; &apos;x&apos;');
     const decoding = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', removeNSPrefix: true, processEntities: true });
     const decoded = decoding.parse(xml).MCCI_IN000002UV01;

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { checkAck, listFixtures, loadFixture, readAck, withFreshGuid } from '../src/cli/fixture-file.js';
-import type { Fixture, FixtureExpect, ReadAck } from '../src/cli/fixture-file.js';
-import { replay } from '../src/cli/replay.js';
+import { checkAck, listFixtures, loadFixture, readAck, withFreshGuid } from '../../src/cli/fixture-file.js';
+import type { Fixture, FixtureExpect, ReadAck } from '../../src/cli/fixture-file.js';
+import { replay } from '../../src/cli/replay.js';
 
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
+const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
 const LIMIT = 2048;
 
 function mcci(opts: { code?: string; reason?: string; guid?: string; receiver?: string; sender?: string; noItem?: boolean } = {}): string {

@@ -1,0 +1,83 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, startBridge, type TestBridge } from '../support/bridge.js';
+import { createTestDatabase, withClient, type TestDatabase } from '../support/database.js';
+
+// Contract §6: the single-employee admin calls, with bearer auth and field-naming 400s.
+
+let db: TestDatabase;
+let bridge: TestBridge;
+const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+const api = () => request(bridge.url);
+const count = () => withClient(db.url, async (c) => Number((await c.query('SELECT count(*) FROM employees')).rows[0].count));
+
+beforeAll(async () => {
+  db = await createTestDatabase('admin');
+  bridge = await startBridge({ databaseUrl: db.url, wechat: false, env: { ADMIN_TOKEN: `ops:${ADMIN_TOKEN},audit:another-token-987654321` } });
+});
+
+afterAll(async () => {
+  await bridge?.stop();
+  await db?.drop();
+});
+
+describe('authentication', () => {
+  it('answers 401 without a token, with a wrong one, or with a non-bearer scheme', async () => {
+    for (const header of [undefined, 'Bearer wrong-token', `Basic ${ADMIN_TOKEN}`]) {
+      const req = api().get('/admin/api/employees/10086');
+      const res = await (header ? req.set('Authorization', header) : req);
+      expect(res.status).toBe(401);
+      expect(res.body.error).toMatch(/authorization/);
+    }
+  });
+
+  it('accepts every token of a name:token list', async () => {
+    expect((await api().get('/admin/api/employees/nobody').set('Authorization', 'Bearer another-token-987654321')).status).toBe(404);
+  });
+});
+
+describe('employees', () => {
+  it('creates (201), reads, updates (200) and deletes (204) a mapping', async () => {
+    const created = await api().put('/admin/api/employees/000123').set(auth).send({ openid: 'oE2XCwA7bX3cY9dZ2fW4gV6hU8jT', name: '陈静' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ employeeNo: '000123', openid: 'oE2XCwA7bX3cY9dZ2fW4gV6hU8jT', name: '陈静', active: true });
+    expect(Object.keys(created.body).sort()).toEqual(['active', 'createdAt', 'employeeNo', 'name', 'openid', 'updatedAt']);
+
+    const updated = await api().put('/admin/api/employees/000123').set(auth).send({ openid: 'oE2XCwA7bX3cY9dZ2fW4gV6hU8jX', active: false });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ openid: 'oE2XCwA7bX3cY9dZ2fW4gV6hU8jX', name: '陈静', active: false, createdAt: created.body.createdAt });
+    expect(new Date(updated.body.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(created.body.updatedAt).getTime());
+
+    const read = await api().get('/admin/api/employees/000123').set(auth);
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(updated.body);
+
+    expect((await api().delete('/admin/api/employees/000123').set(auth)).status).toBe(204);
+    expect((await api().get('/admin/api/employees/000123').set(auth)).status).toBe(404);
+    expect((await api().delete('/admin/api/employees/000123').set(auth)).status).toBe(404);
+  });
+
+  it.each([
+    ['a bad openid', '/admin/api/employees/1', { openid: 'bad openid!' }, /^openid/],
+    ['a short openid', '/admin/api/employees/1', { openid: 'abc' }, /^openid/],
+    ['a missing openid', '/admin/api/employees/1', { name: 'x' }, /^openid/],
+    ['an unknown field', '/admin/api/employees/1', { openid: 'oE2XCwA7bX3cY9dZ2fW4gV6hU8jT', phone: '1' }, /^phone/],
+    ['a non-boolean active', '/admin/api/employees/1', { openid: 'oE2XCwA7bX3cY9dZ2fW4gV6hU8jT', active: 'yes' }, /^active/],
+    ['a non-string name', '/admin/api/employees/1', { openid: 'oE2XCwA7bX3cY9dZ2fW4gV6hU8jT', name: 5 }, /^name/],
+    ['an empty employee number', '/admin/api/employees/%20', { openid: 'oE2XCwA7bX3cY9dZ2fW4gV6hU8jT' }, /^employeeNo/],
+    ['no employee number', '/admin/api/employees/', { openid: 'oE2XCwA7bX3cY9dZ2fW4gV6hU8jT' }, /^employeeNo/],
+    ['a JSON array body', '/admin/api/employees/1', [1], /^body/],
+  ])('answers 400 naming the field for %s, and writes nothing', async (_what, path, body, error) => {
+    const before = await count();
+    const res = await api().put(path).set(auth).send(body as object);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(error);
+    expect(await count()).toBe(before);
+  });
+
+  it('answers 400 for a body that is not JSON', async () => {
+    const res = await api().put('/admin/api/employees/1').set(auth).set('Content-Type', 'application/json').send('{"openid":');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/^body/);
+  });
+});

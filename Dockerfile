@@ -23,11 +23,9 @@ ENV NODE_ENV=production \
     DATA_DIR=/data \
     TZ=Asia/Shanghai
 WORKDIR /app
-# The embedded Postgres (used only without DATABASE_URL) needs these shared libraries.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends tzdata libxml2 libssl3 libicu72 libreadline8 zlib1g \
- && rm -rf /var/lib/apt/lists/* \
- && mkdir -p /data && chown node:node /data
+# The embedded Postgres (used only without DATABASE_URL) ships its own libraries; it needs only a
+# writable data directory, and runs as the same non-root user.
+RUN mkdir -p /data && chown node:node /data
 COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --chown=node:node package.json ./

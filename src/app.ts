@@ -83,9 +83,17 @@ function pushErrorHandler(options: AppOptions) {
       ackId: randomUUID().toUpperCase(),
       now: new Date(),
     });
-    const answer = wrapAck(ackXml, { kind: guessEnvelopeKind(Buffer.alloc(0), req.get('content-type')), operationNamespace: null, qualifiedParameters: false, cdata: false });
+    const answer = wrapAck(ackXml, { kind: guessEnvelopeKind(Buffer.alloc(0), req.get('content-type'), req.get('soapaction')), operationNamespace: null, qualifiedParameters: false, cdata: false });
     res.status(status).type(answer.contentType).send(answer.body);
   };
+}
+
+/** Query failures and pool connection failures, as opposed to bugs of ours. */
+function isDatabaseError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'QueryFailedError') return true;
+  const code = (err as { code?: unknown }).code;
+  return (typeof code === 'string' && /^(ECONN|ETIMEDOUT|57P|08)/.test(code)) || /connect|Connection terminated/i.test(err.message);
 }
 
 function adminErrorHandler(log: Logger) {
@@ -105,6 +113,10 @@ function adminErrorHandler(log: Logger) {
       return;
     }
     log.error({ err: err instanceof Error ? err.message : String(err) }, 'admin request failed');
-    res.status(503).json({ error: 'database: unavailable, try again' });
+    if (isDatabaseError(err)) {
+      res.status(503).json({ error: 'database: unavailable, try again' });
+      return;
+    }
+    res.status(500).json({ error: 'internal error' });
   };
 }

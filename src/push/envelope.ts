@@ -13,7 +13,8 @@ const ACTION_NAMES = ['action', 'input1'];
 const PAYLOAD_NAMES = ['message', 'input2'];
 
 export function readEnvelope(body: Buffer, contentType: string | undefined): Envelope {
-  if (isForm(contentType)) return readForm(body, charsetOfContentType(contentType));
+  // `curl -d @push.xml` and some HTTP clients label any body as a form; XML is never a form body.
+  if (isForm(contentType) && !startsLikeMarkup(body)) return readForm(body, charsetOfContentType(contentType));
   const text = decodeBytes(body, charsetOfContentType(contentType)).trim();
   const kind = text.startsWith('<') ? soapKindOf(text) : null;
   if (kind === null) return rawEnvelope(text);
@@ -21,12 +22,17 @@ export function readEnvelope(body: Buffer, contentType: string | undefined): Env
 }
 
 /** For answering a push whose envelope could not be read: which wrapper the sender most likely expects. */
-export function guessEnvelopeKind(body: Buffer, contentType: string | undefined): EnvelopeKind {
+export function guessEnvelopeKind(body: Buffer, contentType: string | undefined, soapAction?: string): EnvelopeKind {
   if (isForm(contentType)) return 'form';
   const head = body.subarray(0, 4096).toString('latin1');
-  if (head.includes(SOAP12_NS)) return 'soap12';
-  if (head.includes(SOAP11_NS)) return 'soap11';
+  if (head.includes(SOAP12_NS) || (contentType ?? '').toLowerCase().startsWith('application/soap+xml')) return 'soap12';
+  if (head.includes(SOAP11_NS) || soapAction !== undefined) return 'soap11';
   return 'raw';
+}
+
+function startsLikeMarkup(body: Buffer): boolean {
+  const head = body.subarray(0, 64).toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
+  return head.startsWith('<') || head.startsWith('&lt;');
 }
 
 function isForm(contentType: string | undefined): boolean {
@@ -60,12 +66,29 @@ function readSoap(text: string, kind: 'soap11' | 'soap12'): Envelope {
   return {
     kind,
     action: actionEntry ? textOf(actionEntry[1]) || null : null,
-    payload: textOf(payloadNode),
+    payload: payloadEntry ? payloadText(text, payloadEntry[0], payloadNode) : '',
     operationNamespace: namespaceOf(opName, scopes),
     qualifiedParameters: payloadEntry ? namespaceOf(payloadEntry[0], isNode(payloadNode) ? [payloadNode, ...scopes] : scopes) !== '' : false,
     cdata: isNode(payloadNode) && payloadNode['#cdata'] !== undefined,
     bodyText: text,
   };
+}
+
+/**
+ * The payload is normally text (escaped or CDATA). Some clients put the approval XML in as literal
+ * child elements instead; then take the element's inner markup verbatim from the envelope text.
+ */
+function payloadText(envelopeText: string, name: string, node: unknown): string {
+  const hasElements = isNode(node) && childElements(node).length > 0;
+  if (!hasElements) return textOf(node);
+  const open = new RegExp(`<${escapeRegExp(name)}(\\s[^>]*)?>`).exec(envelopeText);
+  const close = envelopeText.lastIndexOf(`</${name}>`);
+  if (!open || close < open.index) return textOf(node);
+  return envelopeText.slice(open.index + open[0].length, close).trim();
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function rawEnvelope(text: string): Envelope {

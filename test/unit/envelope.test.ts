@@ -109,3 +109,21 @@ describe('parseFormBytes', () => {
     expect(parseFormBytes(Buffer.from('m=100%zz')).get('m')?.toString()).toBe('100%zz');
   });
 });
+
+describe('readEnvelope with the approval as literal child elements', () => {
+  it('takes the inner markup of the payload element verbatim', () => {
+    const inner = approvalXml('G-LITERAL', request('10086')).replace(/<\?xml[^>]*\?>/, '').trim();
+    const soap = `<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body><urn:HIPMessageServer xmlns:urn="urn:hl7-org:v3"><urn:action>GCP0001</urn:action><urn:message>${inner}</urn:message></urn:HIPMessageServer></soap:Body></soap:Envelope>`;
+    const env = readEnvelope(Buffer.from(soap), 'application/soap+xml');
+    expect(env.payload).toBe(inner);
+  });
+});
+
+describe('readEnvelope with a mislabelled body', () => {
+  it('reads XML sent as application/x-www-form-urlencoded (curl -d) as a raw or SOAP push', () => {
+    expect(readEnvelope(Buffer.from(sample('soap11-dhcc.xml')), 'application/x-www-form-urlencoded').kind).toBe('soap11');
+    const raw = readEnvelope(Buffer.from(sample('raw-escaped.txt')), 'application/x-www-form-urlencoded');
+    expect(raw.kind).toBe('raw');
+    expect(raw.payload.startsWith('&lt;?xml')).toBe(true);
+  });
+});

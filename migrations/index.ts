@@ -1,4 +1,5 @@
 import { InitialSchema1763800000000 } from './1763800000000-initial-schema.js';
+import { EmployeeAudit1763900000000 } from './1763900000000-employee-audit.js';
 
 // Listed explicitly (not globbed) so the compiled service and the tests run the same set, in order.
-export const MIGRATIONS = [InitialSchema1763800000000];
+export const MIGRATIONS = [InitialSchema1763800000000, EmployeeAudit1763900000000];

@@ -1,6 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { requireAdmin } from './admin/auth.js';
-import { BadRequest, employeesRouter } from './admin/employees.js';
+import { adminApi, adminPage } from './admin/router.js';
 import type { AdminCredential } from './config.js';
 import type { Db } from './db/database.js';
 import type { Logger } from './log.js';
@@ -8,9 +8,8 @@ import { writeAck, wrapAck } from './push/acknowledge.js';
 import { guessEnvelopeKind } from './push/envelope.js';
 import type { PushPipeline } from './push/pipeline.js';
 import { writeWsdl } from './push/wsdl.js';
-import { randomUUID } from 'node:crypto';
 
-// The HTTP surface: /push (receive), /healthz and /readyz, and the admin API.
+// The HTTP surface: /push (receive), /healthz and /readyz, the admin API and page.
 
 export interface AppOptions {
   db: Db;
@@ -18,6 +17,7 @@ export interface AppOptions {
   adminTokens: AdminCredential[];
   bridgeId: string;
   pushMaxBytes: number;
+  sandbox: boolean;
   log: Logger;
 }
 
@@ -51,15 +51,8 @@ export function createApp(options: AppOptions): express.Express {
   });
   app.use('/push', pushErrorHandler(options));
 
-  const admin = express.Router();
-  admin.use(requireAdmin(options.adminTokens));
-  admin.use(express.json({ limit: '1mb', strict: false }));
-  admin.use('/employees', employeesRouter(db));
-  admin.use((_req, res) => {
-    res.status(404).json({ error: 'path: no such admin endpoint' });
-  });
-  admin.use(adminErrorHandler(log));
-  app.use('/admin/api', admin);
+  app.use('/admin/api', adminApi({ db, pipeline, adminTokens: options.adminTokens, sandbox: options.sandbox, log }));
+  app.use('/admin', adminPage());
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
@@ -85,38 +78,5 @@ function pushErrorHandler(options: AppOptions) {
     });
     const answer = wrapAck(ackXml, { kind: guessEnvelopeKind(Buffer.alloc(0), req.get('content-type'), req.get('soapaction')), operationNamespace: null, qualifiedParameters: false, cdata: false });
     res.status(status).type(answer.contentType).send(answer.body);
-  };
-}
-
-/** Query failures and pool connection failures, as opposed to bugs of ours. */
-function isDatabaseError(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  if (err.name === 'QueryFailedError') return true;
-  const code = (err as { code?: unknown }).code;
-  return (typeof code === 'string' && /^(ECONN|ETIMEDOUT|57P|08)/.test(code)) || /connect|Connection terminated/i.test(err.message);
-}
-
-function adminErrorHandler(log: Logger) {
-  return (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
-    if (res.headersSent) return next(err);
-    if (err instanceof BadRequest) {
-      res.status(400).json({ error: err.message });
-      return;
-    }
-    const type = (err as { type?: string }).type;
-    if (type === 'entity.parse.failed') {
-      res.status(400).json({ error: 'body: not valid JSON' });
-      return;
-    }
-    if (type === 'entity.too.large') {
-      res.status(413).json({ error: 'body: too large' });
-      return;
-    }
-    log.error({ err: err instanceof Error ? err.message : String(err) }, 'admin request failed');
-    if (isDatabaseError(err)) {
-      res.status(503).json({ error: 'database: unavailable, try again' });
-      return;
-    }
-    res.status(500).json({ error: 'internal error' });
   };
 }

@@ -50,7 +50,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const tokens = api && appId && secret ? new TokenProvider(db, api, { ...config.wechat, appId, secret }, instanceId, log) : null;
   const deliverer = api && tokens ? new Deliverer(api, tokens, config.wechat) : null;
   const pipeline = new PushPipeline({ bridgeId: config.bridgeId, messages, deliverer, log });
-  const app = createApp({ db, pipeline, adminTokens: config.adminTokens, bridgeId: config.bridgeId, pushMaxBytes: config.pushMaxBytes, log });
+  const app = createApp({ db, pipeline, adminTokens: config.adminTokens, bridgeId: config.bridgeId, pushMaxBytes: config.pushMaxBytes, sandbox, log });
 
   const server = await listen(app, config.port, config.host);
   const sweeper = setInterval(() => {

@@ -63,6 +63,10 @@ export interface DeliveryAttempt {
   errmsg?: string;
   error?: string;
   httpStatus?: number;
+  /** Set on attempts an administrator started from the message log. */
+  resend?: boolean;
+  actor?: string;
+  forced?: boolean;
 }
 
 /** The shared WeChat access token as stored in Postgres. */

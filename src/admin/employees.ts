@@ -1,99 +1,104 @@
-import { Router, type Request, type Response } from 'express';
+import express, { Router, type Request } from 'express';
 import type { Db } from '../db/database.js';
+import { charsetOfContentType, decodeBytes } from '../push/charset.js';
+import { csvLine } from './csv.js';
+import { CSV_HEADER, planImport } from './employee-import.js';
+import { allEmployees, deleteEmployee, getEmployee, listEmployees, listAudit, previewEmployees, putEmployees, putEmployee, type WriteResult } from './employee-store.js';
+import { badRequest, notFound } from './errors.js';
+import { employeeNoProblem, mappingFrom, nameProblem, openidProblem } from './mapping.js';
+import { boolParam, dateParam, pageOf, stringParam } from './query.js';
 
-// Contract §6: one employee ↔ openid mapping per employee number.
+// Employee ↔ openid mappings (contract §6 and §7): list and search, single-employee calls, CSV
+// import and export, and the audit trail of every change.
 
-export const OPENID_PATTERN = /^[A-Za-z0-9_-]{6,64}$/;
-const MAX_EMPLOYEE_NO = 64;
-const MAX_NAME = 100;
-
-export interface EmployeeRecord {
-  employeeNo: string;
-  openid: string;
-  name: string;
-  active: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
-
-interface EmployeeRow {
-  employee_no: string;
-  openid: string;
-  name: string;
-  active: boolean;
-  created_at: Date;
-  updated_at: Date;
-  inserted?: boolean;
-}
-
-export class BadRequest extends Error {}
+const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
 
 export function employeesRouter(db: Db): Router {
   const router = Router();
 
-  router.put(['/', ''], (_req, res) => {
-    res.status(400).json({ error: 'employeeNo: must not be empty' });
+  router.get('/', async (req, res) => {
+    const query = req.query as Record<string, unknown>;
+    res.json(await listEmployees(db, { q: stringParam(query, 'q'), active: boolParam(query, 'active'), ...pageOf(query) }));
+  });
+
+  router.get('/export', async (_req, res) => {
+    const rows = (await allEmployees(db)).map((e) => csvLine([e.employeeNo, e.openid, e.name, String(e.active)]));
+    // The BOM makes Excel open the UTF-8 file correctly; the importer accepts it.
+    res
+      .type('text/csv; charset=utf-8')
+      .attachment(`employees-${new Date().toISOString().slice(0, 10)}.csv`)
+      .send(`\uFEFF${[csvLine(CSV_HEADER), ...rows].join('\r\n')}\r\n`);
+  });
+
+  router.post('/import', express.raw({ type: () => true, limit: MAX_IMPORT_BYTES }), async (req, res) => {
+    const dryRun = boolParam(req.query as Record<string, unknown>, 'dryRun') ?? false;
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const plan = planImport(decodeBytes(body, charsetOfContentType(req.get('content-type'))));
+    const results: WriteResult[] = dryRun ? await previewEmployees(db, plan.inputs) : await putEmployees(db, plan.inputs, actorOf(res.locals));
+    const count = (r: WriteResult): number => results.filter((x) => x === r).length;
+    res.json({ created: count('created'), updated: count('updated'), unchanged: count('unchanged'), errors: plan.errors, dryRun });
+  });
+
+  router.put(['/', ''], () => {
+    throw badRequest('employeeNo: must not be empty');
   });
 
   router.put('/:employeeNo', async (req, res) => {
-    const input = parseBody(req.body);
     const employeeNo = employeeNoOf(req);
-    const row = await db.one<EmployeeRow>(
-      `INSERT INTO employees (employee_no, openid, name, active) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (employee_no) DO UPDATE SET openid = EXCLUDED.openid, name = COALESCE($5, employees.name),
-         active = EXCLUDED.active, updated_at = now()
-       RETURNING *, (xmax = 0) AS inserted`,
-      [employeeNo, input.openid, input.name ?? '', input.active, input.name],
-    );
-    res.status(row!.inserted ? 201 : 200).json(toRecord(row!));
+    const input = parseBody(req.body);
+    const { result, record } = await putEmployee(db, mappingFrom(employeeNo, input.openid, input.name, input.active), actorOf(res.locals));
+    res.status(result === 'created' ? 201 : 200).json(record);
   });
 
   router.get('/:employeeNo', async (req, res) => {
-    const row = await db.one<EmployeeRow>('SELECT * FROM employees WHERE employee_no = $1', [employeeNoOf(req)]);
-    if (!row) return notFound(res);
-    res.json(toRecord(row));
+    const record = await getEmployee(db, employeeNoOf(req));
+    if (!record) throw notFound('employeeNo: no such employee');
+    res.json(record);
   });
 
   router.delete('/:employeeNo', async (req, res) => {
-    const rows = await db.rows('DELETE FROM employees WHERE employee_no = $1 RETURNING employee_no', [employeeNoOf(req)]);
-    if (rows.length === 0) return notFound(res);
+    if (!(await deleteEmployee(db, employeeNoOf(req), actorOf(res.locals)))) throw notFound('employeeNo: no such employee');
     res.status(204).end();
   });
 
   return router;
 }
 
+export function auditRouter(db: Db): Router {
+  const router = Router();
+  router.get('/', async (req, res) => {
+    const query = req.query as Record<string, unknown>;
+    res.json(
+      await listAudit(db, {
+        employeeNo: stringParam(query, 'employeeNo'),
+        actor: stringParam(query, 'actor'),
+        from: dateParam(query, 'from', false),
+        to: dateParam(query, 'to', true),
+        ...pageOf(query),
+      }),
+    );
+  });
+  return router;
+}
+
+export function actorOf(locals: Record<string, unknown>): string {
+  return typeof locals.actor === 'string' ? locals.actor : 'admin';
+}
+
 function employeeNoOf(req: Request): string {
   const employeeNo = String(req.params.employeeNo ?? '').trim();
-  if (employeeNo === '') throw new BadRequest('employeeNo: must not be empty');
-  if (employeeNo.length > MAX_EMPLOYEE_NO) throw new BadRequest(`employeeNo: at most ${MAX_EMPLOYEE_NO} characters`);
+  const problem = employeeNoProblem(employeeNo);
+  if (problem) throw badRequest(problem);
   return employeeNo;
 }
 
 function parseBody(body: unknown): { openid: string; name: string | null; active: boolean } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequest('body: expected a JSON object {"openid", "name", "active"}');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body: expected a JSON object {"openid", "name", "active"}');
   const fields = body as Record<string, unknown>;
-  for (const key of Object.keys(fields)) {
-    if (!['openid', 'name', 'active'].includes(key)) throw new BadRequest(`${key}: unknown field (allowed: openid, name, active)`);
-  }
-  const { openid, name, active } = fields;
-  if (typeof openid !== 'string' || !OPENID_PATTERN.test(openid)) throw new BadRequest('openid: must be 6–64 characters of A-Z a-z 0-9 _ -');
-  if (name !== undefined && name !== null && (typeof name !== 'string' || name.length > MAX_NAME)) throw new BadRequest(`name: must be a string of at most ${MAX_NAME} characters`);
-  if (active !== undefined && typeof active !== 'boolean') throw new BadRequest('active: must be true or false');
-  return { openid, name: typeof name === 'string' ? name.trim() : null, active: active ?? true };
-}
-
-function toRecord(row: EmployeeRow): EmployeeRecord {
-  return {
-    employeeNo: row.employee_no,
-    openid: row.openid,
-    name: row.name,
-    active: row.active,
-    createdAt: new Date(row.created_at).toISOString(),
-    updatedAt: new Date(row.updated_at).toISOString(),
-  };
-}
-
-function notFound(res: Response): void {
-  res.status(404).json({ error: 'employeeNo: no such employee' });
+  const unknown = Object.keys(fields).find((key) => !['openid', 'name', 'active'].includes(key));
+  if (unknown !== undefined) throw badRequest(`${unknown}: unknown field (allowed: openid, name, active)`);
+  const problem = openidProblem(fields.openid) ?? nameProblem(fields.name);
+  if (problem) throw badRequest(problem);
+  if (fields.active !== undefined && typeof fields.active !== 'boolean') throw badRequest('active: must be true or false');
+  return { openid: fields.openid as string, name: typeof fields.name === 'string' ? fields.name : null, active: (fields.active as boolean | undefined) ?? true };
 }

@@ -30,6 +30,10 @@ export interface PushResult extends HttpAnswer {
   outcome: Outcome;
 }
 
+export type ResendResult = { kind: 'done'; ackCode: string; reason: string } | { kind: 'not-found' } | { kind: 'conflict'; message: string };
+
+type ResendMark = Pick<DeliveryAttempt, 'resend' | 'actor' | 'forced'>;
+
 interface Processed {
   outcome: Outcome;
   ackXml: string;
@@ -104,7 +108,26 @@ export class PushPipeline {
     return 'timeout';
   }
 
-  private async deliverClaimed(id: string, openid: string | null, approval: Approval, deadline: number): Promise<Processed> {
+  /**
+   * An administrator's resend of a message that did not succeed (or, forced, of one that did):
+   * the same look-up, format and delivery as a push, recorded as attempts marked with who did it.
+   */
+  async resend(guid: string, force: boolean, actor: string): Promise<ResendResult> {
+    const claimed = await this.options.messages.claimForResend(guid, force);
+    if (!claimed) {
+      const row = await this.options.messages.read(guid);
+      if (!row) return (await this.options.messages.seen(guid)) ? { kind: 'conflict', message: 'guid: this push was refused and has no approval to send' } : { kind: 'not-found' };
+      if (row.status === 'delivered' || row.status === 'sandbox') return { kind: 'conflict', message: 'force: the message was already delivered; resend it with {"force": true}' };
+      if (row.status === 'processing') return { kind: 'conflict', message: 'guid: the message is being processed right now' };
+      return { kind: 'conflict', message: 'guid: this push was refused and has no approval to send' };
+    }
+    const { outcome } = await this.deliverClaimed(claimed.id, claimed.openid, claimed.approval, Date.now() + PUSH_BUDGET_MS, { resend: true, actor, forced: force });
+    const ack = ackOf(outcome);
+    this.options.log.info({ guid, actor, forced: force, outcome: outcome.code, ack: ack.code, reason: ack.reason }, 'resend');
+    return { kind: 'done', ackCode: ack.code, reason: ack.reason };
+  }
+
+  private async deliverClaimed(id: string, openid: string | null, approval: Approval, deadline: number, resend: ResendMark | null = null): Promise<Processed> {
     const parts = splitIntoParts(textBlocks(approval));
     let outcome: Outcome;
     let attempts: DeliveryAttempt[] = [];
@@ -117,17 +140,19 @@ export class PushPipeline {
     } else {
       const delivery = await this.options.deliverer.deliver(openid, parts, deadline);
       outcome = delivery.outcome;
-      attempts = delivery.attempts;
+      attempts = resend ? delivery.attempts.map((a) => ({ ...a, ...resend })) : delivery.attempts;
       texts = parts;
     }
     const processed = this.ack(outcome, approval);
     const ack = ackOf(outcome);
+    // A resend that sent nothing (unbound, sandbox) still leaves its mark in the record.
+    if (resend && attempts.length === 0) attempts = [{ at: new Date().toISOString(), part: 0, ms: 0, error: ack.reason, ...resend }];
     const rejected = outcome.code === 'WECHAT_REJECTED' ? outcome : null;
     await this.finishDurably(id, {
       status: finalStatusOf(outcome),
       ackCode: ack.code,
       reason: ack.reason,
-      ackXml: processed.ackXml,
+      ackXml: resend ? null : processed.ackXml,
       texts,
       attempts,
       errcode: rejected?.errcode ?? null,

@@ -35,7 +35,8 @@ export interface Finish {
   status: MessageStatus;
   ackCode: AckCode;
   reason: string;
-  ackXml: string;
+  /** Null keeps the ack already returned to the ERP (an administrator's resend answers no one). */
+  ackXml: string | null;
   texts: string[];
   attempts: DeliveryAttempt[];
   errcode: number | null;
@@ -107,6 +108,32 @@ export class MessageLog {
     return row ? toExisting(row) : null;
   }
 
+  /**
+   * An administrator's resend claims the GUID like a push does, so it cannot race an ERP re-push:
+   * failed and unknown messages always, delivered ones only when forced.
+   */
+  async claimForResend(guid: string, force: boolean): Promise<{ id: string; approval: Approval; openid: string | null } | null> {
+    const row = await this.db.one<{ id: string; approval: Approval; openid: string | null }>(
+      `WITH claimed AS (
+         UPDATE messages SET status = 'processing', lease_until = now() + make_interval(secs => ${LEASE_SECONDS}), updated_at = now()
+         WHERE guid = $1 AND approval IS NOT NULL
+           AND (status IN ('failed', 'unknown') OR ($2 AND status IN ('delivered', 'sandbox'))
+                OR (status = 'processing' AND lease_until < now()))
+         RETURNING id, approval, employee_no
+       )
+       SELECT claimed.id::text AS id, claimed.approval,
+              (SELECT e.openid FROM employees e WHERE e.employee_no = claimed.employee_no AND e.active) AS openid
+       FROM claimed`,
+      [guid, force],
+    );
+    return row ?? null;
+  }
+
+  /** Whether any push of this GUID was kept, refused ones included. */
+  async seen(guid: string): Promise<boolean> {
+    return (await this.db.rows('SELECT 1 FROM messages WHERE guid = $1 LIMIT 1', [guid])).length > 0;
+  }
+
   async read(guid: string): Promise<ExistingRow | null> {
     const row = await this.db.one<ExistingRowDb>(`SELECT ${EXISTING_COLUMNS} FROM messages WHERE guid = $1 AND status <> 'rejected'`, [guid]);
     return row ? toExisting(row) : null;
@@ -114,7 +141,7 @@ export class MessageLog {
 
   async finish(id: string, finish: Finish): Promise<void> {
     await this.db.rows(
-      `UPDATE messages SET status = $2, ack_code = $3, reason = $4, ack_xml = $5, texts = $6, attempts = attempts || $7::jsonb,
+      `UPDATE messages SET status = $2, ack_code = $3, reason = $4, ack_xml = COALESCE($5, ack_xml), texts = $6, attempts = attempts || $7::jsonb,
               wechat_errcode = $8, wechat_errmsg = $9, openid_masked = $10, lease_until = NULL,
               finished_at = now(), updated_at = now(),
               delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END

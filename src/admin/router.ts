@@ -1,0 +1,89 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { AdminCredential } from '../config.js';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../log.js';
+import type { PushPipeline } from '../push/pipeline.js';
+import { requireAdmin } from './auth.js';
+import { auditRouter, employeesRouter } from './employees.js';
+import { HttpError } from './errors.js';
+import { messagesRouter, statsRouter } from './messages.js';
+
+// /admin/api (bearer token, JSON in and out, errors as {"error": "field: ..."}) and the web page
+// on top of it at /admin/.
+
+export interface AdminOptions {
+  db: Db;
+  pipeline: PushPipeline;
+  adminTokens: AdminCredential[];
+  sandbox: boolean;
+  log: Logger;
+}
+
+export function adminApi(options: AdminOptions): Router {
+  const api = Router();
+  api.use(requireAdmin(options.adminTokens));
+  api.use(express.json({ limit: '1mb', strict: false }));
+  api.get('/whoami', (_req, res) => {
+    res.json({ actor: res.locals.actor, sandbox: options.sandbox });
+  });
+  api.use('/employees', employeesRouter(options.db));
+  api.use('/audit', auditRouter(options.db));
+  api.use('/messages', messagesRouter(options.db, options.pipeline));
+  api.use('/stats', statsRouter(options.db, options.sandbox));
+  api.use(() => {
+    throw new HttpError(404, 'path: no such admin endpoint');
+  });
+  api.use(errorHandler(options.log));
+  return api;
+}
+
+/** The static page, from public/admin (found from here whether running from src/ or dist/src/). */
+export function adminPage(): Router {
+  const page = Router();
+  const dir = findUp(path.join('public', 'admin'));
+  if (dir) page.use(express.static(dir, { index: 'index.html', maxAge: 0 }));
+  return page;
+}
+
+function findUp(relative: string): string | null {
+  for (let dir = import.meta.dirname; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, relative);
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) return null;
+  }
+}
+
+/** Query failures and pool connection failures, as opposed to bugs of ours. */
+function isDatabaseError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'QueryFailedError') return true;
+  const code = (err as { code?: unknown }).code;
+  return (typeof code === 'string' && /^(ECONN|ETIMEDOUT|57P|08)/.test(code)) || /connect|Connection terminated/i.test(err.message);
+}
+
+function errorHandler(log: Logger) {
+  return (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
+    if (res.headersSent) return next(err);
+    if (err instanceof HttpError) {
+      res.status(err.status).json({ error: err.message });
+      return;
+    }
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.parse.failed') {
+      res.status(400).json({ error: 'body: not valid JSON' });
+      return;
+    }
+    if (type === 'entity.too.large') {
+      res.status(413).json({ error: 'body: too large' });
+      return;
+    }
+    log.error({ err: err instanceof Error ? err.message : String(err) }, 'admin request failed');
+    if (isDatabaseError(err)) {
+      res.status(503).json({ error: 'database: unavailable, try again' });
+      return;
+    }
+    res.status(500).json({ error: 'internal error' });
+  };
+}

@@ -1,0 +1,123 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, startBridge, type TestBridge } from '../support/bridge.js';
+import { createTestDatabase, withClient, type TestDatabase } from '../support/database.js';
+import { bind } from '../support/employees.js';
+import { FakeWechat } from '../support/fake-wechat.js';
+import { newGuid, push, soapPush } from '../support/push.js';
+
+// Contract §7 for messages: find a push, see it in full, resend it (force for delivered ones), counts.
+
+let db: TestDatabase;
+let wechat: FakeWechat;
+let bridge: TestBridge;
+const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+const api = () => request(bridge.url);
+const OPENID = 'oE2XCwQb6WdYSo54avF41qKoU3rY';
+
+const delivered = newGuid();
+const unbound = newGuid();
+const rejected = newGuid();
+
+beforeAll(async () => {
+  db = await createTestDatabase('adminmsg');
+  wechat = await new FakeWechat().start();
+  bridge = await startBridge({ databaseUrl: db.url, wechat });
+  await bind(bridge.url, { employeeNo: '10086', openid: OPENID, name: '张伟', active: true });
+  await push(bridge.url, soapPush(delivered, '10086'));
+  await push(bridge.url, soapPush(unbound, '70001'));
+  await push(bridge.url, soapPush(rejected, ''));
+});
+
+afterAll(async () => {
+  await bridge?.stop();
+  await wechat?.stop();
+  await db?.drop();
+});
+
+describe('message log', () => {
+  it('lists newest first with outcome, employee, GUID, text and date filters', async () => {
+    const all = await api().get('/admin/api/messages').set(auth);
+    expect(all.body.total).toBe(3);
+    expect(all.body.items.map((m: { guid: string }) => m.guid)).toEqual([rejected, unbound, delivered]);
+    expect(all.body.items[1]).toMatchObject({ guid: unbound, employeeNo: '70001', ackCode: 'AE', reason: '工号关联账号不存在', status: 'failed', envelope: 'soap12', action: 'GCP0001', pushCount: 1 });
+    expect(typeof all.body.items[1].receivedAt).toBe('string');
+
+    const ae = await api().get('/admin/api/messages?outcome=AE').set(auth);
+    expect(ae.body.items.map((m: { guid: string }) => m.guid)).toEqual([rejected, unbound]);
+    expect((await api().get('/admin/api/messages?outcome=AA').set(auth)).body.items.map((m: { guid: string }) => m.guid)).toEqual([delivered]);
+    expect((await api().get('/admin/api/messages?employeeNo=70001').set(auth)).body.total).toBe(1);
+    expect((await api().get(`/admin/api/messages?guid=${delivered}`).set(auth)).body.total).toBe(1);
+    expect((await api().get(`/admin/api/messages?q=${encodeURIComponent('关联账号')}`).set(auth)).body.items[0].guid).toBe(unbound);
+    const today = new Date();
+    const day = `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, '0')}-${String(today.getDate()).padStart(2, '0')}`;
+    expect((await api().get(`/admin/api/messages?from=${day}&to=${day}`).set(auth)).body.total).toBe(3);
+    expect((await api().get('/admin/api/messages?to=2020-01-01').set(auth)).body.total).toBe(0);
+    expect((await api().get('/admin/api/messages?outcome=maybe').set(auth)).body.error).toMatch(/^outcome/);
+    expect((await api().get('/admin/api/messages?from=yesterday').set(auth)).body.error).toMatch(/^from/);
+  });
+
+  it('shows one message in full, with a masked openid', async () => {
+    const res = await api().get(`/admin/api/messages/${delivered}`).set(auth);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ guid: delivered, status: 'delivered', ackCode: 'AA', reason: '处理成功', employeeNo: '10086', openid: 'oE2X…U3rY', senderId: 'GCPERP', receiverId: 'WXBRIDGE', pushCount: 1 });
+    expect(res.body.payload).toContain('HIPMessageServer');
+    expect(res.body.approval).toMatchObject({ guid: delivered, employeeNo: '10086' });
+    expect(res.body.texts).toEqual(wechat.delivered(OPENID));
+    expect(res.body.attempts).toEqual([expect.objectContaining({ part: 1, errcode: 0, ms: expect.any(Number), at: expect.any(String) })]);
+    expect(res.body.ackXml).toContain('<acknowledgement typeCode="AA">');
+    expect(JSON.stringify(res.body)).not.toContain(OPENID);
+    expect((await api().get(`/admin/api/messages/${newGuid()}`).set(auth)).status).toBe(404);
+  });
+});
+
+describe('resend', () => {
+  it('delivers a failed message once the mapping is fixed, and records the attempt', async () => {
+    await bind(bridge.url, { employeeNo: '70001', openid: 'oE2XCwFIXED000000000000001', name: '补绑', active: true });
+    wechat.reset();
+    const res = await api().post(`/admin/api/messages/${unbound}/resend`).set(auth).send({ force: false });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ ackCode: 'AA', reason: '处理成功' });
+    expect(wechat.delivered('oE2XCwFIXED000000000000001')).toHaveLength(1);
+    const detail = (await api().get(`/admin/api/messages/${unbound}`).set(auth)).body;
+    expect(detail).toMatchObject({ status: 'delivered', ackCode: 'AA' });
+    expect(detail.attempts.at(-1)).toMatchObject({ resend: true, actor: 'admin', forced: false, errcode: 0 });
+    // The ack the ERP got is not rewritten.
+    expect(detail.ackXml).toContain('工号关联账号不存在');
+  });
+
+  it('refuses to resend a delivered message unless forced, and records the forced resend', async () => {
+    wechat.reset();
+    const refused = await api().post(`/admin/api/messages/${delivered}/resend`).set(auth).send({});
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatch(/^force/);
+    expect(wechat.sendRequests).toBe(0);
+    const forced = await api().post(`/admin/api/messages/${delivered}/resend`).set(auth).send({ force: true });
+    expect(forced.body).toEqual({ ackCode: 'AA', reason: '处理成功' });
+    expect(wechat.delivered(OPENID)).toHaveLength(1);
+    const attempts = (await api().get(`/admin/api/messages/${delivered}`).set(auth)).body.attempts;
+    expect(attempts).toHaveLength(2);
+    expect(attempts[1]).toMatchObject({ resend: true, forced: true });
+  });
+
+  it('answers 404 for an unknown GUID, 409 for a refused push, 400 for a bad body', async () => {
+    expect((await api().post(`/admin/api/messages/${newGuid()}/resend`).set(auth).send({})).status).toBe(404);
+    const refusedPush = await api().post(`/admin/api/messages/${rejected}/resend`).set(auth).send({ force: true });
+    expect(refusedPush.status).toBe(409);
+    expect((await api().post(`/admin/api/messages/${unbound}/resend`).set(auth).send({ force: 'yes' })).body.error).toMatch(/^force/);
+    expect((await api().post(`/admin/api/messages/${unbound}/resend`).set(auth).send({ now: true })).body.error).toMatch(/^now/);
+  });
+});
+
+describe('stats', () => {
+  it('counts outcomes for today, 24 hours and 7 days, and shows the token age but not the token', async () => {
+    await withClient(db.url, (c) => c.query(`UPDATE messages SET received_at = now() - interval '3 days' WHERE guid = $1`, [rejected]));
+    const res = await api().get('/admin/api/stats').set(auth);
+    expect(res.body.last24h).toEqual({ total: 2, AA: 2, AE: 0, unknown: 0, sandbox: 0 });
+    expect(res.body.last7d).toEqual({ total: 3, AA: 2, AE: 1, unknown: 0, sandbox: 0 });
+    expect(res.body.sandbox).toBe(false);
+    expect(res.body.token).toMatchObject({ api: 'stable', fetchCount: 1 });
+    expect(JSON.stringify(res.body)).not.toContain('FAKETOKEN');
+    expect((await api().get('/admin/api/whoami').set(auth)).body).toEqual({ actor: 'admin', sandbox: false });
+  });
+});

@@ -1,39 +1,51 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { adminApi, adminPage } from './admin/router.js';
-import type { AdminCredential } from './config.js';
+import type { Config } from './config.js';
 import type { Db } from './db/database.js';
 import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
+import { pushAccess } from './push/access.js';
 import { writeAck, wrapAck } from './push/acknowledge.js';
 import { guessEnvelopeKind } from './push/envelope.js';
 import type { PushPipeline } from './push/pipeline.js';
 import { writeWsdl } from './push/wsdl.js';
 
-// The HTTP surface: /push (receive), /healthz and /readyz, the admin API and page.
+// The HTTP surface: /push (receive), /healthz and /readyz, /metrics, the admin API and page.
 
 export interface AppOptions {
   db: Db;
   pipeline: PushPipeline;
-  adminTokens: AdminCredential[];
-  bridgeId: string;
-  pushMaxBytes: number;
+  metrics: Metrics;
+  config: Pick<Config, 'adminTokens' | 'bridgeId' | 'pushMaxBytes' | 'pushAllowIps' | 'pushToken' | 'trustProxy'>;
   sandbox: boolean;
   log: Logger;
 }
 
+const ADMIN_PAGE_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
 export function createApp(options: AppOptions): express.Express {
-  const { db, pipeline, log } = options;
+  const { db, pipeline, log, config } = options;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', config.trustProxy);
+  app.use((_req, res, next) => {
+    res.set('X-Content-Type-Options', 'nosniff');
+    next();
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
 
   app.get('/readyz', async (_req, res) => {
-    const ok = await db.ping(2000);
+    const ok = await db.ping(1500);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unavailable' });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
   });
 
   app.get('/push', (req, res) => {
@@ -44,14 +56,32 @@ export function createApp(options: AppOptions): express.Express {
     res.type('text/xml; charset=utf-8').send(writeWsdl(`${req.protocol}://${req.get('host') ?? 'localhost'}/push`));
   });
 
-  app.post('/push', express.raw({ type: () => true, limit: options.pushMaxBytes }), async (req, res) => {
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const result = await pipeline.handle(body, req.get('content-type'));
-    res.status(200).type(result.contentType).send(result.body);
-  });
+  const access = pushAccess(config.pushAllowIps, config.pushToken);
+  app.post(
+    '/push',
+    (req, res, next) => {
+      const token = req.get('x-push-token') ?? (typeof req.query.token === 'string' ? req.query.token : undefined);
+      const refusal = access.refusal(req.ip, token);
+      if (refusal === null) return next();
+      log.warn({ ip: req.ip, reason: refusal }, 'push refused');
+      // Drain nothing: the connection is closed after the answer, so an unread body costs nothing.
+      res.set('Connection', 'close');
+      sendBareAck(res, req, 403, refusal, options);
+    },
+    express.raw({ type: () => true, limit: config.pushMaxBytes }),
+    async (req, res) => {
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const result = await pipeline.handle(body, req.get('content-type'));
+      res.status(200).type(result.contentType).send(result.body);
+    },
+  );
   app.use('/push', pushErrorHandler(options));
 
-  app.use('/admin/api', adminApi({ db, pipeline, adminTokens: options.adminTokens, sandbox: options.sandbox, log }));
+  app.use('/admin', (_req, res, next) => {
+    res.set({ 'Content-Security-Policy': ADMIN_PAGE_CSP, 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
+    next();
+  });
+  app.use('/admin/api', adminApi({ db, pipeline, adminTokens: config.adminTokens, sandbox: options.sandbox, log }));
   app.use('/admin', adminPage());
 
   app.use((_req, res) => {
@@ -67,16 +97,24 @@ function pushErrorHandler(options: AppOptions) {
     const type = (err as { type?: string }).type;
     const status = type === 'entity.too.large' ? 413 : typeof (err as { status?: number }).status === 'number' ? (err as { status: number }).status : 500;
     const reason =
-      status === 413 ? `消息格式错误：消息超过${options.pushMaxBytes}字节上限` : status < 500 ? '消息格式错误：请求体无法读取' : '系统繁忙，请稍后重试';
+      status === 413 ? `消息格式错误：消息超过${options.config.pushMaxBytes}字节上限` : status < 500 ? '消息格式错误：请求体无法读取' : '系统繁忙，请稍后重试';
     options.log.warn({ status, type, err: err instanceof Error ? err.message : String(err) }, 'push refused before processing');
-    const ackXml = writeAck({
-      ack: { code: 'AE', reason },
-      addressing: { guid: '', senderId: '', receiverId: '' },
-      bridgeId: options.bridgeId,
-      ackId: randomUUID().toUpperCase(),
-      now: new Date(),
-    });
-    const answer = wrapAck(ackXml, { kind: guessEnvelopeKind(Buffer.alloc(0), req.get('content-type'), req.get('soapaction')), operationNamespace: null, qualifiedParameters: false, cdata: false });
-    res.status(status).type(answer.contentType).send(answer.body);
+    if (status === 413) res.set('Connection', 'close');
+    sendBareAck(res, req, status, reason, options);
   };
+}
+
+/** An AE ack for a push refused before its body was read, in the envelope its headers suggest. */
+function sendBareAck(res: Response, req: Request, status: number, reason: string, options: AppOptions): void {
+  const ackXml = writeAck({
+    ack: { code: 'AE', reason },
+    addressing: { guid: '', senderId: '', receiverId: '' },
+    bridgeId: options.config.bridgeId,
+    ackId: randomUUID().toUpperCase(),
+    now: new Date(),
+  });
+  const kind = guessEnvelopeKind(Buffer.alloc(0), req.get('content-type'), req.get('soapaction'));
+  const answer = wrapAck(ackXml, { kind, operationNamespace: null, qualifiedParameters: false, cdata: false });
+  options.metrics.countPush(status === 403 ? 'REFUSED' : 'UNREADABLE', 'AE', 0);
+  res.status(status).type(answer.contentType).send(answer.body);
 }

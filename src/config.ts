@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 // Every environment variable the bridge reads, validated once at start-up. A bad value stops the
@@ -22,8 +23,21 @@ export interface Config {
   /** The admin token was generated because ADMIN_TOKEN was unset: print it once. */
   adminTokenGenerated: boolean;
   pushMaxBytes: number;
+  /** CIDR ranges allowed to push; empty: everyone. */
+  pushAllowIps: Cidr[];
+  /** Shared secret a push must carry (X-Push-Token header or ?token=); null: none required. */
+  pushToken: string | null;
+  /** Express `trust proxy`: whether (and which) proxies' X-Forwarded-For to believe. */
+  trustProxy: boolean | number | string[];
+  requestTimeoutMs: number;
   logLevel: string;
   shutdownGraceMs: number;
+}
+
+export interface Cidr {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
 }
 
 export interface WechatConfig {
@@ -92,6 +106,10 @@ export function loadConfig(env: Env = process.env): Config {
     adminTokens: adminTokenRaw === undefined ? [{ actor: 'admin', token: randomBytes(24).toString('base64url') }] : adminTokens(adminTokenRaw),
     adminTokenGenerated: adminTokenRaw === undefined,
     pushMaxBytes: int('PUSH_MAX_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    pushAllowIps: cidrList(get('PUSH_ALLOW_IPS')),
+    pushToken: get('PUSH_TOKEN') ?? null,
+    trustProxy: trustProxy(get('TRUST_PROXY')),
+    requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 20000, 1000, 300000),
     logLevel: logLevel(get('LOG_LEVEL') ?? 'info'),
     shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 15000, 0, 120000),
   };
@@ -134,6 +152,38 @@ function adminTokens(raw: string): AdminCredential[] {
     if (colon <= 0 || token.length < 8) throw new ConfigError('ADMIN_TOKEN', 'expected a token, or name:token pairs separated by commas, each token at least 8 characters');
     return { actor, token };
   });
+}
+
+function cidrList(raw: string | undefined): Cidr[] {
+  if (raw === undefined) return [];
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      const [address = '', prefixText] = entry.split('/');
+      const family = isIP(address) === 4 ? 'ipv4' : isIP(address) === 6 ? 'ipv6' : null;
+      const max = family === 'ipv4' ? 32 : 128;
+      const prefix = prefixText === undefined ? max : Number(prefixText);
+      if (family === null || !Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText))) {
+        throw new ConfigError('PUSH_ALLOW_IPS', `"${entry}" is not an IP address or CIDR range (e.g. 10.1.0.0/16, 192.168.5.20)`);
+      }
+      return { address, prefix, family };
+    });
+}
+
+/** `true`/`false`, a hop count, or a comma list of proxy addresses/ranges (Express `trust proxy`). */
+function trustProxy(raw: string | undefined): boolean | number | string[] {
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const list = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  for (const entry of list) {
+    if (!['loopback', 'linklocal', 'uniquelocal'].includes(entry) && isIP(entry.split('/')[0] ?? '') === 0) {
+      throw new ConfigError('TRUST_PROXY', `"${entry}" is not true, false, a hop count, or a proxy address/range`);
+    }
+  }
+  return list;
 }
 
 function logLevel(raw: string): string {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { DataSource } from 'typeorm';
 import { createApp } from './app.js';
@@ -8,6 +8,7 @@ import { createDataSource, Db } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './log.js';
+import { Metrics, type PoolStats } from './metrics.js';
 import { Deliverer } from './push/deliver.js';
 import { PushPipeline } from './push/pipeline.js';
 import { MessageLog } from './push/record.js';
@@ -40,19 +41,20 @@ export async function startService(config: Config, log: Logger): Promise<Service
   await initialize(dataSource, log);
   await migrate(dataSource, log);
   const db = new Db(dataSource);
+  const metrics = new Metrics(poolStats(dataSource));
   const messages = new MessageLog(db);
   const abandoned = await messages.markAbandoned();
   if (abandoned > 0) log.warn({ count: abandoned }, 'messages interrupted mid-delivery are marked of unknown outcome; check and resend them');
 
   const { appId, secret } = config.wechat;
   const sandbox = appId === null || secret === null;
-  const api = sandbox ? null : new WechatApi(config.wechat);
-  const tokens = api && appId && secret ? new TokenProvider(db, api, { ...config.wechat, appId, secret }, instanceId, log) : null;
-  const deliverer = api && tokens ? new Deliverer(api, tokens, config.wechat) : null;
-  const pipeline = new PushPipeline({ bridgeId: config.bridgeId, messages, deliverer, log });
-  const app = createApp({ db, pipeline, adminTokens: config.adminTokens, bridgeId: config.bridgeId, pushMaxBytes: config.pushMaxBytes, sandbox, log });
+  const api = sandbox ? null : new WechatApi(config.wechat, metrics);
+  const tokens = api && appId && secret ? new TokenProvider(db, api, { ...config.wechat, appId, secret }, instanceId, log, metrics) : null;
+  const deliverer = api && tokens ? new Deliverer(api, tokens, config.wechat, metrics) : null;
+  const pipeline = new PushPipeline({ bridgeId: config.bridgeId, messages, deliverer, log, metrics });
+  const app = createApp({ db, pipeline, metrics, config, sandbox, log });
 
-  const server = await listen(app, config.port, config.host);
+  const server = await listen(app, config);
   const sweeper = setInterval(() => {
     messages.markAbandoned().catch(() => undefined);
   }, SWEEP_INTERVAL_MS).unref();
@@ -77,6 +79,19 @@ export async function startService(config: Config, log: Logger): Promise<Service
   };
 }
 
+/** The pg pool behind TypeORM, for the pool gauges. */
+function poolStats(dataSource: DataSource): PoolStats {
+  const pool = (): { totalCount: number; idleCount: number; waitingCount: number } | undefined =>
+    (dataSource.driver as unknown as { master?: { totalCount: number; idleCount: number; waitingCount: number } }).master;
+  return {
+    inUse: () => {
+      const p = pool();
+      return p ? p.totalCount - p.idleCount : 0;
+    },
+    waiting: () => pool()?.waitingCount ?? 0,
+  };
+}
+
 /** Postgres may still be starting (a host reboot brings both up at once): wait up to 30 s for it. */
 async function initialize(dataSource: DataSource, log: Logger): Promise<void> {
   const until = Date.now() + 30_000;
@@ -92,14 +107,14 @@ async function initialize(dataSource: DataSource, log: Logger): Promise<void> {
   }
 }
 
-function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {
+function listen(app: ReturnType<typeof createApp>, config: Config): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
-    server.once('error', reject);
-    // The ERP's HTTP client may keep connections open; keep them a little longer than typical proxies.
+    // A request must arrive whole within REQUEST_TIMEOUT_MS (slow-drip bodies are cut off, 408);
+    // idle keep-alive connections from the ERP stay open a little longer than typical proxies keep theirs.
+    const server = createServer({ requestTimeout: config.requestTimeoutMs, headersTimeout: Math.min(config.requestTimeoutMs, 10_000), connectionsCheckingInterval: 1000 }, app);
     server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
-    server.requestTimeout = 30_000;
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve(server));
   });
 }
 

@@ -1,4 +1,5 @@
 import type { WechatConfig } from '../config.js';
+import type { Metrics } from '../metrics.js';
 import type { Outcome } from '../outcomes.js';
 import type { DeliveryAttempt } from '../types.js';
 import type { CallResult, WechatApi } from '../wechat/api.js';
@@ -26,6 +27,7 @@ export class Deliverer {
     private readonly api: WechatApi,
     private readonly tokens: TokenProvider,
     private readonly config: WechatConfig,
+    private readonly metrics: Metrics | null = null,
   ) {}
 
   async deliver(openid: string, parts: string[], deadline: number): Promise<Delivery> {
@@ -48,6 +50,7 @@ export class Deliverer {
       if (step.kind === 'done') return step.outcome;
       if (step.kind === 'token-rejected' && !tokenReplaced) {
         tokenReplaced = true;
+        this.metrics?.retries.inc({ cause: 'token_rejected' });
         replacing = step.token;
         await this.tokens.invalidate(step.token);
         continue;
@@ -56,6 +59,7 @@ export class Deliverer {
       const backoff = BACKOFF_BASE_MS * 2 ** retries * (0.75 + Math.random() / 2);
       if (retries >= this.config.maxRetries || Date.now() + backoff + 100 >= deadline) return step.outcome;
       retries++;
+      this.metrics?.retries.inc({ cause: step.cause });
       await sleep(backoff);
     }
   }
@@ -68,7 +72,7 @@ export class Deliverer {
     replacing: string | null,
   ): Promise<
     | { kind: 'done'; outcome: Delivery['outcome'] }
-    | { kind: 'retryable'; outcome: Delivery['outcome'] }
+    | { kind: 'retryable'; cause: string; outcome: Delivery['outcome'] }
     | { kind: 'token-rejected'; token: string; outcome: Delivery['outcome'] }
   > {
     const at = new Date().toISOString();
@@ -93,8 +97,8 @@ function classify(result: CallResult, token: string) {
   if (result.kind === 'maybe-sent') {
     return { kind: 'done' as const, outcome: unreachable(result.error, true) };
   }
-  if (result.kind === 'not-sent') return { kind: 'retryable' as const, outcome: unreachable(result.error, false) };
-  if (result.httpStatus >= 500) return { kind: 'retryable' as const, outcome: unreachable(`HTTP ${result.httpStatus}`, false) };
+  if (result.kind === 'not-sent') return { kind: 'retryable' as const, cause: 'not_sent', outcome: unreachable(result.error, false) };
+  if (result.httpStatus >= 500) return { kind: 'retryable' as const, cause: 'http_5xx', outcome: unreachable(`HTTP ${result.httpStatus}`, false) };
   const errcode = result.json?.errcode;
   const errmsg = String(result.json?.errmsg ?? '');
   // Success is errcode 0 in the JSON body; an HTTP 200 alone proves nothing.
@@ -104,7 +108,7 @@ function classify(result: CallResult, token: string) {
   if (errcode === 0) return { kind: 'done' as const, outcome: { code: 'DELIVERED' as const } };
   const rejected = { code: 'WECHAT_REJECTED' as const, errcode, errmsg };
   if (TOKEN_ERRCODES.has(errcode)) return { kind: 'token-rejected' as const, token, outcome: rejected };
-  if (errcode === -1) return { kind: 'retryable' as const, outcome: rejected };
+  if (errcode === -1) return { kind: 'retryable' as const, cause: 'errcode_-1', outcome: rejected };
   return { kind: 'done' as const, outcome: rejected };
 }
 
@@ -112,14 +116,14 @@ function classify(result: CallResult, token: string) {
 function tokenFailure(err: unknown, at: string, part: number, attempts: DeliveryAttempt[]) {
   if (!(err instanceof TokenError)) {
     attempts.push({ at, part, ms: 0, error: `access_token不可用：${err instanceof Error ? err.message : String(err)}` });
-    return { kind: 'retryable' as const, outcome: unreachable('access_token不可用', false) };
+    return { kind: 'retryable' as const, cause: 'token_unavailable', outcome: unreachable('access_token不可用', false) };
   }
   const { result } = err;
   attempts.push({ ...attemptOf(result, at, part), error: err.message });
   if (result.kind === 'answered' && typeof result.json?.errcode === 'number' && result.json.errcode !== -1) {
     return { kind: 'done' as const, outcome: { code: 'WECHAT_REJECTED' as const, errcode: result.json.errcode, errmsg: String(result.json.errmsg ?? '') } };
   }
-  return { kind: 'retryable' as const, outcome: unreachable(err.message, false) };
+  return { kind: 'retryable' as const, cause: 'token_unavailable', outcome: unreachable(err.message, false) };
 }
 
 function unreachable(detail: string, maybeDelivered: boolean) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { maskOpenid, type Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import { ackOf, finalStatusOf, PushRejected, type Outcome } from '../outcomes.js';
 import type { AckAddressing, Approval, DeliveryAttempt, Envelope } from '../types.js';
 import { writeAck, wrapAck, type HttpAnswer } from './acknowledge.js';
@@ -23,6 +24,7 @@ export interface PipelineOptions {
   /** Null in sandbox mode: everything but the send. */
   deliverer: Deliverer | null;
   log: Logger;
+  metrics: Metrics | null;
 }
 
 export interface PushResult extends HttpAnswer {
@@ -202,6 +204,7 @@ export class PushPipeline {
 
   private logPush(outcome: Outcome, addressing: AckAddressing, approval: Approval | null, envelope: Envelope | null, ms: number): void {
     const ack = ackOf(outcome);
+    this.options.metrics?.countPush(outcome.code, ack.code, ms);
     const line = { guid: addressing.guid, envelope: envelope?.kind, action: envelope?.action, employeeNo: approval?.employeeNo, outcome: outcome.code, ack: ack.code, reason: ack.reason, ms };
     if (ack.code === 'AA') this.options.log.info(line, 'push');
     else this.options.log.warn(line, 'push');

@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
 import type { WechatConfig } from '../config.js';
+import type { Metrics } from '../metrics.js';
 
 // The WeChat HTTP API over one keep-alive undici pool with explicit timeouts. This layer only
 // moves bytes and says what happened; what to do about it (retry, refresh, give up) is the
@@ -34,7 +35,10 @@ export class WechatApi {
   private readonly pool: Pool;
   private readonly prefix: string;
 
-  constructor(private readonly config: WechatConfig) {
+  constructor(
+    private readonly config: WechatConfig,
+    private readonly metrics: Metrics | null = null,
+  ) {
     const base = new URL(config.apiBase);
     this.prefix = base.pathname.replace(/\/+$/, '');
     this.pool = new Pool(base.origin, {
@@ -72,13 +76,30 @@ export class WechatApi {
         signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.body.text();
-      return { kind: 'answered', httpStatus: res.statusCode, json: parseJson(text), ms: ms() };
+      return this.observed(path, { kind: 'answered', httpStatus: res.statusCode, json: parseJson(text), ms: ms() });
     } catch (err) {
       const code = errorCode(err);
       const error = describe(err, code, timeoutMs);
-      return NOT_SENT_CODES.has(code) ? { kind: 'not-sent', error, ms: ms() } : { kind: 'maybe-sent', error, ms: ms() };
+      return this.observed(path, NOT_SENT_CODES.has(code) ? { kind: 'not-sent', error, ms: ms() } : { kind: 'maybe-sent', error, ms: ms() });
     }
   }
+
+  private observed(path: string, result: CallResult): CallResult {
+    if (this.metrics) {
+      const api = path.slice(path.lastIndexOf('/') + 1);
+      this.metrics.wechatSeconds.observe({ api }, result.ms / 1000);
+      this.metrics.wechatCalls.inc({ api, result: resultLabel(result) });
+    }
+    return result;
+  }
+}
+
+function resultLabel(result: CallResult): string {
+  if (result.kind === 'not-sent') return 'not_sent';
+  if (result.kind === 'maybe-sent') return 'timeout_or_lost';
+  if (result.httpStatus >= 500) return 'http_5xx';
+  const errcode = result.json?.errcode;
+  return typeof errcode === 'number' ? String(errcode) : result.json?.access_token ? 'token' : 'unrecognised';
 }
 
 function parseJson(text: string): WechatJson | null {

@@ -1,6 +1,7 @@
 import type { WechatConfig } from '../config.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { StoredToken } from '../types.js';
 import type { CallResult, WechatApi } from './api.js';
 
@@ -41,6 +42,7 @@ export class TokenProvider {
     private readonly config: WechatConfig & { appId: string; secret: string },
     private readonly instanceId: string,
     private readonly log: Logger,
+    private readonly metrics: Metrics | null = null,
   ) {}
 
   /** A token valid for at least the next 30 s; fetches one only when no replica has one. */
@@ -128,6 +130,7 @@ export class TokenProvider {
   private async call(forceRefresh: boolean): Promise<{ accessToken: string; expiresIn: number }> {
     const { appId, secret, timeoutMs, tokenApi } = this.config;
     this.stats.fetches++;
+    this.metrics?.tokenFetches.inc({ api: tokenApi });
     const result =
       tokenApi === 'stable'
         ? await this.api.post('/cgi-bin/stable_token', {}, { grant_type: 'client_credential', appid: appId, secret, force_refresh: forceRefresh }, timeoutMs)

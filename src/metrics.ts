@@ -1,0 +1,50 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { OutcomeCode } from './outcomes.js';
+
+// Prometheus metrics for GET /metrics. One registry per service instance (tests run several in a
+// process). Label values come from small fixed sets, so series stay few and the hot path cheap.
+
+export interface PoolStats {
+  inUse(): number;
+  waiting(): number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly pushes = new Counter({ name: 'bridge_pushes_total', help: 'Pushes answered, by outcome and ack code', labelNames: ['outcome', 'ack'] as const, registers: [this.registry] });
+  readonly pushSeconds = new Histogram({
+    name: 'bridge_push_duration_seconds',
+    help: 'Time from receiving a push to answering it',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15],
+    registers: [this.registry],
+  });
+  readonly wechatCalls = new Counter({
+    name: 'bridge_wechat_calls_total',
+    help: 'Calls to the WeChat API, by endpoint and result (errcode, http_5xx, timeout_or_lost, not_sent)',
+    labelNames: ['api', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly wechatSeconds = new Histogram({
+    name: 'bridge_wechat_call_duration_seconds',
+    help: 'Duration of calls to the WeChat API',
+    labelNames: ['api'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1, 2, 5, 10],
+    registers: [this.registry],
+  });
+  readonly tokenFetches = new Counter({ name: 'bridge_wechat_token_fetches_total', help: 'Access tokens fetched from WeChat by this instance', labelNames: ['api'] as const, registers: [this.registry] });
+  readonly retries = new Counter({ name: 'bridge_wechat_retries_total', help: 'Sends retried, by cause', labelNames: ['cause'] as const, registers: [this.registry] });
+
+  constructor(pool: PoolStats | null = null) {
+    collectDefaultMetrics({ register: this.registry });
+    if (pool) {
+      new Gauge({ name: 'bridge_db_pool_in_use', help: 'Postgres connections checked out of the pool', registers: [this.registry], collect() { this.set(pool.inUse()); } });
+      new Gauge({ name: 'bridge_db_pool_waiting', help: 'Queries waiting for a Postgres connection', registers: [this.registry], collect() { this.set(pool.waiting()); } });
+    }
+  }
+
+  /** Pushes refused before their body was read count as REFUSED (access control) or UNREADABLE (size, encoding). */
+  countPush(outcome: OutcomeCode | 'REFUSED' | 'UNREADABLE', ack: 'AA' | 'AE', ms: number): void {
+    this.pushes.inc({ outcome, ack });
+    this.pushSeconds.observe(ms / 1000);
+  }
+}

@@ -27,7 +27,7 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-const SWEEP_INTERVAL_MS = 15_000;
+const SWEEP_INTERVAL_MS = 5_000;
 
 export async function startService(config: Config, log: Logger): Promise<Service> {
   const instanceId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -42,9 +42,8 @@ export async function startService(config: Config, log: Logger): Promise<Service
   await migrate(dataSource, log);
   const db = new Db(dataSource);
   const metrics = new Metrics(poolStats(dataSource));
+  const startedAt = new Date();
   const messages = new MessageLog(db);
-  const abandoned = await messages.markAbandoned();
-  if (abandoned > 0) log.warn({ count: abandoned }, 'messages interrupted mid-delivery are marked of unknown outcome; check and resend them');
 
   const { appId, secret } = config.wechat;
   const sandbox = appId === null || secret === null;
@@ -55,11 +54,15 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const app = createApp({ db, pipeline, metrics, config, sandbox, log });
 
   const server = await listen(app, config);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  messages.claimant = `${hostname()}:${port}`;
+  // Listening proves no earlier process of ours holds this port any more: release its claims.
+  const abandoned = await messages.markAbandoned(startedAt);
+  if (abandoned > 0) log.warn({ count: abandoned }, 'messages interrupted mid-delivery are marked of unknown outcome; check and resend them');
   const sweeper = setInterval(() => {
     messages.markAbandoned().catch(() => undefined);
   }, SWEEP_INTERVAL_MS).unref();
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
 
   let stopping: Promise<void> | null = null;

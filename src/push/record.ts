@@ -50,6 +50,12 @@ export function fingerprintOf(approval: Approval): string {
 }
 
 export class MessageLog {
+  /**
+   * This bridge's stable identity, host:port, set once the port is bound. Only one process can
+   * listen on a host's port, so claims held under this name by an earlier process are abandoned.
+   */
+  claimant = '';
+
   constructor(private readonly db: Db) {}
 
   /**
@@ -61,13 +67,13 @@ export class MessageLog {
     const rows = await this.db.rows<{ id: string; push_count: number; openid: string | null }>(
       `WITH claimed AS (
          INSERT INTO messages AS m (guid, status, envelope, action, content_type, payload, sender_id, receiver_id,
-                                    employee_no, approval, fingerprint, lease_until)
-         VALUES ($1, 'processing', $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => ${LEASE_SECONDS}))
+                                    employee_no, approval, fingerprint, lease_until, claimed_by)
+         VALUES ($1, 'processing', $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => ${LEASE_SECONDS}), $11)
          ON CONFLICT (guid) WHERE status <> 'rejected' DO UPDATE SET
            status = 'processing', envelope = EXCLUDED.envelope, action = EXCLUDED.action,
            content_type = EXCLUDED.content_type, payload = EXCLUDED.payload, sender_id = EXCLUDED.sender_id,
            receiver_id = EXCLUDED.receiver_id, employee_no = EXCLUDED.employee_no, approval = EXCLUDED.approval,
-           fingerprint = EXCLUDED.fingerprint, lease_until = EXCLUDED.lease_until, ack_code = NULL, reason = NULL,
+           fingerprint = EXCLUDED.fingerprint, lease_until = EXCLUDED.lease_until, claimed_by = EXCLUDED.claimed_by, ack_code = NULL, reason = NULL,
            ack_xml = NULL, finished_at = NULL, push_count = m.push_count + 1, last_push_at = now(), updated_at = now()
          WHERE m.status IN ('failed', 'unknown') OR (m.status = 'processing' AND m.lease_until < now())
          RETURNING m.id, m.push_count
@@ -86,6 +92,7 @@ export class MessageLog {
         approval.employeeNo,
         JSON.stringify(approval),
         fingerprint,
+        this.claimant,
       ],
     );
     const claimed = rows[0];
@@ -115,7 +122,8 @@ export class MessageLog {
   async claimForResend(guid: string, force: boolean): Promise<{ id: string; approval: Approval; openid: string | null } | null> {
     const row = await this.db.one<{ id: string; approval: Approval; openid: string | null }>(
       `WITH claimed AS (
-         UPDATE messages SET status = 'processing', lease_until = now() + make_interval(secs => ${LEASE_SECONDS}), updated_at = now()
+         UPDATE messages SET status = 'processing', lease_until = now() + make_interval(secs => ${LEASE_SECONDS}),
+                claimed_by = $3, updated_at = now()
          WHERE guid = $1 AND approval IS NOT NULL
            AND (status IN ('failed', 'unknown') OR ($2 AND status IN ('delivered', 'sandbox'))
                 OR (status = 'processing' AND lease_until < now()))
@@ -124,7 +132,7 @@ export class MessageLog {
        SELECT claimed.id::text AS id, claimed.approval,
               (SELECT e.openid FROM employees e WHERE e.employee_no = claimed.employee_no AND e.active) AS openid
        FROM claimed`,
-      [guid, force],
+      [guid, force, this.claimant],
     );
     return row ?? null;
   }
@@ -173,13 +181,19 @@ export class MessageLog {
     );
   }
 
-  /** Pushes whose process died mid-delivery: WeChat may or may not have the text. Offered for resend. */
-  async markAbandoned(): Promise<number> {
+  /**
+   * Pushes whose process died mid-delivery: WeChat may or may not have the text, so they become
+   * of unknown outcome, offered for resend. Any bridge releases claims whose lease ran out; a
+   * restarted bridge also releases, at once, the claims its earlier self took before `startedAt`.
+   */
+  async markAbandoned(startedAt: Date | null = null): Promise<number> {
     const rows = await this.db.rows(
       `UPDATE messages SET status = 'unknown', ack_code = 'AE', reason = '微信接口调用失败：处理中断（发送结果未知）',
               lease_until = NULL, finished_at = now(), updated_at = now()
-       WHERE status = 'processing' AND lease_until < now() - interval '5 seconds'
+       WHERE status = 'processing'
+         AND (lease_until < now() - interval '5 seconds' OR (claimed_by = $1 AND updated_at < $2))
        RETURNING id`,
+      [this.claimant, startedAt],
     );
     return rows.length;
   }

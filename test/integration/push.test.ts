@@ -63,7 +63,7 @@ describe('duplicates', () => {
   it('answers a repeat of a delivered GUID with AA and sends nothing again', async () => {
     const guid = newGuid();
     expect((await push(bridge.url, soapPush(guid, '10086'))).reason).toBe('处理成功');
-    const again = await push(bridge.url, approvalXml(guid, request('10086')), 'text/xml');
+    const again = await push(bridge.url, approvalXml(guid, request('10086', '同意', '', guid)), 'text/xml');
     expect(again.ackCode).toBe('AA');
     expect(again.reason).toMatch(/^处理成功（重复消息/);
     expect(wechat.delivered()).toHaveLength(1);

@@ -51,6 +51,10 @@ export class FakeWechat {
   sendDelayMs: number;
   /** Every send request that reached the fake, whatever happened to it. */
   sendRequests = 0;
+  /** Sends that reached the fake but got no JSON answer: connection reset, client gone, HTTP error. */
+  readonly lost: Array<{ touser: string; content: string; fate: 'destroyed' | 'abandoned' | 'http-error' }> = [];
+  /** Chooses the answer to each send when the script is empty (chaos tests). */
+  behaviour: ((message: { touser: string; content: string }) => ScriptedAnswer) | null = null;
   /** Runs when a send arrives, before it is answered (to look at the bridge's state mid-delivery). */
   onSend: ((message: { touser: string; content: string }) => Promise<void>) | null = null;
   private readonly slowMs: number;
@@ -107,6 +111,8 @@ export class FakeWechat {
     this.script.length = 0;
     this.sendRequests = 0;
     this.onSend = null;
+    this.behaviour = null;
+    this.lost.length = 0;
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -136,22 +142,43 @@ export class FakeWechat {
     json(res, { access_token: this.issue(), expires_in: 7200 });
   }
 
+  /** Resolves once no send is being held (slow answers included), so the logs are complete. */
+  async settled(): Promise<void> {
+    for (let i = 0; i < 200 && this.inProgress > 0; i++) await sleep(25);
+  }
+
+  private inProgress = 0;
+
   private async send(url: URL, body: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.inProgress++;
+    try {
+      await this.answerSend(url, body, req, res);
+    } finally {
+      this.inProgress--;
+    }
+  }
+
+  private async answerSend(url: URL, body: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const token = url.searchParams.get('access_token') ?? '';
     const message = JSON.parse(body || '{}') as { touser?: string; msgtype?: string; text?: { content?: string } };
     const touser = message.touser ?? '';
     const content = message.text?.content ?? '';
     this.sendRequests++;
     if (this.onSend) await this.onSend({ touser, content });
-    const answer = this.script.shift() ?? this.byOpenid(touser);
+    const answer = this.script.shift() ?? this.behaviour?.({ touser, content }) ?? this.byOpenid(touser);
     if ('destroy' in answer) {
+      this.lost.push({ touser, content, fate: 'destroyed' });
       req.socket.destroy();
       return;
     }
     const delay = ('delayMs' in answer ? answer.delayMs : 0) + this.sendDelayMs;
     if (delay > 0) await sleep(delay);
-    if (res.destroyed || req.socket.destroyed) return; // the bridge gave up waiting
+    if (res.destroyed || req.socket.destroyed) {
+      this.lost.push({ touser, content, fate: 'abandoned' }); // the bridge gave up waiting
+      return;
+    }
     if ('httpStatus' in answer) {
+      this.lost.push({ touser, content, fate: 'http-error' });
       res.writeHead(answer.httpStatus, { 'content-type': 'text/html' }).end('<html>Bad Gateway</html>');
       return;
     }

@@ -27,6 +27,6 @@ export function approvalXml(guid: string, request: string, extra = ''): string {
 </GCP_IN000001UV01>`;
 }
 
-export function request(employeeNo: string, opinion = '同意', lists = ''): string {
-  return `<request><employee_no>${employeeNo}</employee_no><operator>20011</operator><bill_type>劳务费报销</bill_type><bill_num>BX20261122000123</bill_num><approval_date>2026-11-22 10:15:00</approval_date><approval_opinion>${opinion}</approval_opinion>${lists}</request>`;
+export function request(employeeNo: string, opinion = '同意', lists = '', billNum = 'BX20261122000123'): string {
+  return `<request><employee_no>${employeeNo}</employee_no><operator>20011</operator><bill_type>劳务费报销</bill_type><bill_num>${billNum}</bill_num><approval_date>2026-11-22 10:15:00</approval_date><approval_opinion>${opinion}</approval_opinion>${lists}</request>`;
 }

@@ -28,6 +28,7 @@ WORKDIR /app
 RUN mkdir -p /data && chown node:node /data
 COPY --from=deps --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
+COPY --chown=node:node public ./public
 COPY --chown=node:node package.json ./
 USER node
 VOLUME ["/data"]

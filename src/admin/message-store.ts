@@ -61,7 +61,19 @@ export async function listMessages(db: Db, filter: MessageFilter): Promise<{ ite
 export async function getMessage(db: Db, guid: string): Promise<Record<string, unknown> | null> {
   const rows = await db.rows<FullRow>(`SELECT * FROM messages WHERE guid = $1 ORDER BY (status = 'rejected'), received_at DESC, id DESC`, [guid]);
   const [main, ...others] = rows;
+  return main ? toDetail(main, others) : null;
+}
+
+/** One row by its id: the way to open a push that carried no GUID. */
+export async function getMessageById(db: Db, id: string): Promise<Record<string, unknown> | null> {
+  if (!/^\d{1,18}$/.test(id)) return null;
+  const main = await db.one<FullRow>('SELECT * FROM messages WHERE id = $1', [id]);
   if (!main) return null;
+  const others = main.guid === null ? [] : await db.rows<FullRow>('SELECT * FROM messages WHERE guid = $1 AND id <> $2 ORDER BY received_at DESC, id DESC', [main.guid, id]);
+  return toDetail(main, others);
+}
+
+function toDetail(main: FullRow, others: FullRow[]): Record<string, unknown> {
   return {
     id: main.id,
     guid: main.guid,

@@ -3,7 +3,7 @@ import type { Db } from '../db/database.js';
 import type { PushPipeline } from '../push/pipeline.js';
 import { actorOf } from './employees.js';
 import { badRequest, conflict, notFound } from './errors.js';
-import { countOutcomes, getMessage, listMessages, tokenStatus, type OutcomeFilter } from './message-store.js';
+import { countOutcomes, getMessage, getMessageById, listMessages, tokenStatus, type OutcomeFilter } from './message-store.js';
 import { dateParam, pageOf, stringParam } from './query.js';
 
 // The message log for administrators (contract §7): find a push, see it in full, resend it, counts.
@@ -28,6 +28,12 @@ export function messagesRouter(db: Db, pipeline: PushPipeline): Router {
         ...pageOf(query),
       }),
     );
+  });
+
+  router.get('/by-id/:id', async (req, res) => {
+    const message = await getMessageById(db, String(req.params.id));
+    if (!message) throw notFound('id: no message with this id');
+    res.json(message);
   });
 
   router.get('/:guid', async (req, res) => {

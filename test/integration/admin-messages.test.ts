@@ -121,3 +121,16 @@ describe('stats', () => {
     expect((await api().get('/admin/api/whoami').set(auth)).body).toEqual({ actor: 'admin', sandbox: false });
   });
 });
+
+describe('pushes refused without a GUID', () => {
+  it('can be opened by their row id', async () => {
+    await push(bridge.url, 'hello, this is not xml', 'text/plain');
+    const listed = (await api().get('/admin/api/messages?q=%E6%B6%88%E6%81%AF%E6%A0%BC%E5%BC%8F').set(auth)).body.items;
+    const noGuid = listed.find((m: { guid: string | null }) => m.guid === null);
+    expect(noGuid).toMatchObject({ status: 'rejected', ackCode: 'AE' });
+    const detail = await api().get(`/admin/api/messages/by-id/${noGuid.id}`).set(auth);
+    expect(detail.body).toMatchObject({ guid: null, status: 'rejected', payload: 'hello, this is not xml', reason: expect.stringMatching(/^消息格式错误/) });
+    expect((await api().get('/admin/api/messages/by-id/999999999').set(auth)).status).toBe(404);
+    expect((await api().get('/admin/api/messages/by-id/abc').set(auth)).status).toBe(404);
+  });
+});

@@ -1,6 +1,7 @@
 import type { Ack } from '../outcomes.js';
 import type { AckAddressing, Envelope, EnvelopeKind } from '../types.js';
 import { SOAP11_NS, SOAP12_NS } from './envelope.js';
+import { printable } from './xml.js';
 
 // The HL7 v3 MCCI_IN000002UV01 acknowledgement (contract §4) and the SOAP envelope around it.
 // Pure: the caller supplies the clock and the new ack id, so tests can pin both.
@@ -72,12 +73,13 @@ export function hl7Timestamp(date: Date): string {
   return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
 }
 
+/** Attribute value: escaped, and stripped of characters XML 1.0 cannot carry (ids are echoed as read). */
 export function attr(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+  return printable(value).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
 function text(value: string): string {
-  return value.replace(/[&<>]/g, (c) => ESCAPES[c]!);
+  return printable(value).replace(/[&<>]/g, (c) => ESCAPES[c]!);
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };

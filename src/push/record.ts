@@ -44,6 +44,11 @@ export interface Finish {
   openidMasked: string | null;
 }
 
+/** Postgres text cannot hold NUL; a body carrying one is still kept, with U+FFFD in its place. */
+function storable(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
+}
+
 /** Same approval content, however it was wrapped or when the envelope was generated. */
 export function fingerprintOf(approval: Approval): string {
   return createHash('sha256').update(JSON.stringify(approval)).digest('hex');
@@ -86,7 +91,7 @@ export class MessageLog {
         received.envelope,
         received.action,
         received.contentType,
-        received.bodyText,
+        storable(received.bodyText),
         approval.senderId,
         approval.receiverId,
         approval.employeeNo,
@@ -165,17 +170,17 @@ export class MessageLog {
                              approval, fingerprint, ack_code, reason, ack_xml, finished_at)
        VALUES ($1, 'rejected', $2, $3, $4, $5, $6, $7, $8, $9, $10, 'AE', $11, $12, now())`,
       [
-        fields.guid,
+        fields.guid && storable(fields.guid),
         received.envelope,
         received.action,
-        received.contentType,
-        received.bodyText,
-        fields.senderId,
-        fields.receiverId,
+        received.contentType && storable(received.contentType),
+        storable(received.bodyText),
+        storable(fields.senderId),
+        storable(fields.receiverId),
         fields.employeeNo,
         fields.approval === null ? null : JSON.stringify(fields.approval),
         fields.fingerprint,
-        fields.reason,
+        storable(fields.reason),
         fields.ackXml,
       ],
     );

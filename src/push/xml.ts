@@ -35,6 +35,11 @@ export function decodeEntities(text: string): string {
 
 const CDATA_SECTION = /<!\[CDATA\[[\s\S]*?\]\]>/g;
 const DTD_MARKUP = /<!(DOCTYPE|ENTITY)/i;
+// XML 1.0 §2.2 allows no C0 control character but tab, LF and CR, not even as a character
+// reference; strict parsers (Xerces, .NET) at the ERP would refuse them if we echoed them back.
+// eslint-disable-next-line no-control-regex
+const ILLEGAL_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+const ILLEGAL_REFERENCE = /&#(?:x0*(?:[0-8bcef]|1[0-9a-f]|fff[ef])|0*(?:[0-8]|1[124-9]|2\d|3[01]|6553[45]));/i;
 
 /** A DOCTYPE or entity declaration outside CDATA: refused, never expanded. */
 export function declaresDtd(xml: string): boolean {
@@ -45,6 +50,7 @@ export function declaresDtd(xml: string): boolean {
 /** Parses well-formed XML with exactly one root element; anything else is a format error. */
 export function parseXml(xml: string, what: string): { rootName: string; root: XmlNode } {
   if (declaresDtd(xml)) throw malformed(`${what}含有DOCTYPE或实体声明，已拒绝`);
+  if (ILLEGAL_CHAR.test(xml) || ILLEGAL_REFERENCE.test(xml)) throw malformed(`${what}含有XML不允许的控制字符`);
   let doc: XmlNode;
   try {
     doc = parser.parse(xml, true) as XmlNode;
@@ -58,10 +64,19 @@ export function parseXml(xml: string, what: string): { rootName: string; root: X
   return { rootName, root: isNode(root) ? root : { '#text': typeof root === 'string' ? root : '' } };
 }
 
+/** The parser's complaint, which may quote the input: one line, printable characters only. */
 function firstLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  return message.split('\n')[0]!.slice(0, 120);
+  return printable(message.split('\n')[0]!.slice(0, 120));
 }
+
+/** Replaces what XML 1.0 (and Postgres text) cannot hold with U+FFFD. */
+export function printable(text: string): string {
+  return text.replace(NOT_XML_CHAR, '\uFFFD');
+}
+
+// eslint-disable-next-line no-control-regex
+const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 export function isNode(value: unknown): value is XmlNode {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

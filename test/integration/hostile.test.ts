@@ -136,3 +136,15 @@ describe('metrics', () => {
     expect(res.text).toMatch(/process_resident_memory_bytes \d+/);
   });
 });
+
+describe('control characters', () => {
+  it('keeps a push with NUL bytes in the log and answers with a well-formed ack', async () => {
+    const bridge = await bridgeWith({});
+    const res = await request(bridge.url).post('/push').set('Content-Type', 'text/plain').send(Buffer.from('<a\u0000/>'));
+    expect(res.status).toBe(200);
+    expect(res.text).not.toMatch(/[\u0000-\u0008]/);
+    const ack = readAck(res.text);
+    expect(ack.reason).toMatch(/^消息格式错误/);
+    expect(bridge.logs.join('')).not.toContain('could not record');
+  });
+});

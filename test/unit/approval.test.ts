@@ -126,3 +126,16 @@ describe('readPayload', () => {
     expect(rejection(deep).outcome.code).toBe('MALFORMED');
   });
 });
+
+describe('control characters', () => {
+  it('refuses raw and referenced C0 control characters as a format error', () => {
+    expect(rejection(`<a><id extension="&#1;"/><request><employee_no>1</employee_no></request></a>`).outcome).toMatchObject({ code: 'MALFORMED', detail: expect.stringContaining('控制字符') });
+    expect(rejection(`<a><id extension="G"/><request><employee_no>1\u0000</employee_no></request></a>`).outcome.code).toBe('MALFORMED');
+    expect(rejection(`<a><id extension="G"/><request><employee_no>&#x1F;</employee_no></request></a>`).outcome.code).toBe('MALFORMED');
+  });
+
+  it('still accepts tab, line feed and carriage return references', () => {
+    const { approval } = readPayload(approvalXml('G', request('10086', '同意&#9;&#10;&#13;报销')));
+    expect(approval.approvalOpinion).toBe('同意\t\n\r报销');
+  });
+});

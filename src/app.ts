@@ -30,6 +30,31 @@ export function createApp(options: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
+
+  // The push route comes first: it is the hot path, and every layer before it costs each push.
+  const access = pushAccess(config.pushAllowIps, config.pushToken);
+  const guard = (req: Request, res: Response, next: NextFunction): void => {
+    const token = req.get('x-push-token') ?? (typeof req.query.token === 'string' ? req.query.token : undefined);
+    const refusal = access.refusal(req.ip, token);
+    if (refusal === null) return next();
+    log.warn({ ip: req.ip, reason: refusal }, 'push refused');
+    // The body is never read: closing the connection after the answer discards it.
+    res.set('Connection', 'close');
+    sendBareAck(res, req, 403, refusal, options);
+  };
+  const guarded = config.pushAllowIps.length > 0 || config.pushToken !== null;
+  app.post(
+    '/push',
+    guarded ? guard : (_req: Request, _res: Response, next: NextFunction) => next(),
+    express.raw({ type: () => true, limit: config.pushMaxBytes }),
+    async (req, res) => {
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const result = await pipeline.handle(body, req.get('content-type'));
+      res.status(200).set('X-Content-Type-Options', 'nosniff').type(result.contentType).send(result.body);
+    },
+  );
+  app.use('/push', pushErrorHandler(options));
+
   app.use((_req, res, next) => {
     res.set('X-Content-Type-Options', 'nosniff');
     next();
@@ -56,26 +81,6 @@ export function createApp(options: AppOptions): express.Express {
     res.type('text/xml; charset=utf-8').send(writeWsdl(`${req.protocol}://${req.get('host') ?? 'localhost'}/push`));
   });
 
-  const access = pushAccess(config.pushAllowIps, config.pushToken);
-  app.post(
-    '/push',
-    (req, res, next) => {
-      const token = req.get('x-push-token') ?? (typeof req.query.token === 'string' ? req.query.token : undefined);
-      const refusal = access.refusal(req.ip, token);
-      if (refusal === null) return next();
-      log.warn({ ip: req.ip, reason: refusal }, 'push refused');
-      // Drain nothing: the connection is closed after the answer, so an unread body costs nothing.
-      res.set('Connection', 'close');
-      sendBareAck(res, req, 403, refusal, options);
-    },
-    express.raw({ type: () => true, limit: config.pushMaxBytes }),
-    async (req, res) => {
-      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const result = await pipeline.handle(body, req.get('content-type'));
-      res.status(200).type(result.contentType).send(result.body);
-    },
-  );
-  app.use('/push', pushErrorHandler(options));
 
   app.use('/admin', (_req, res, next) => {
     res.set({ 'Content-Security-Policy': ADMIN_PAGE_CSP, 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });

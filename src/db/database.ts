@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
 
@@ -45,6 +46,15 @@ export class Db {
 
   async one<T>(sql: string, params: unknown[] = []): Promise<T | undefined> {
     return (await this.rows<T>(sql, params))[0];
+  }
+
+  /**
+   * For the statements every push runs: a named prepared statement straight on the pg pool, so
+   * Postgres plans it once per connection and no TypeORM query runner is built per call.
+   */
+  async prepared<T>(name: string, sql: string, params: unknown[]): Promise<T[]> {
+    const pool = (this.dataSource.driver as unknown as { master: pg.Pool }).master;
+    return (await pool.query<T & pg.QueryResultRow>({ name, text: sql, values: params })).rows;
   }
 
   /** Runs `work` in one transaction on one connection; `query` answers rows like `rows`. */

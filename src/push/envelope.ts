@@ -49,7 +49,7 @@ function soapKindOf(text: string): 'soap11' | 'soap12' | null {
 }
 
 function readSoap(text: string, kind: 'soap11' | 'soap12'): Envelope {
-  const { rootName, root } = parseXml(text, 'SOAP报文');
+  const { rootName, root } = parseXml(text, 'SOAP报文', false);
   const expectedNs = kind === 'soap12' ? SOAP12_NS : SOAP11_NS;
   if (localName(rootName) !== 'Envelope' || namespaceOf(rootName, [root]) !== expectedNs) {
     return rawEnvelope(text);

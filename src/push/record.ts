@@ -69,7 +69,8 @@ export class MessageLog {
    * A GUID is claimable when new, when its last processing ended AE, or when its lease expired.
    */
   async claim(received: Received, approval: Approval, fingerprint: string, round = 0): Promise<Claim> {
-    const rows = await this.db.rows<{ id: string; push_count: number; openid: string | null }>(
+    const rows = await this.db.prepared<{ id: string; push_count: number; openid: string | null }>(
+      'claim-message',
       `WITH claimed AS (
          INSERT INTO messages AS m (guid, status, envelope, action, content_type, payload, sender_id, receiver_id,
                                     employee_no, approval, fingerprint, lease_until, claimed_by)
@@ -153,7 +154,8 @@ export class MessageLog {
   }
 
   async finish(id: string, finish: Finish): Promise<void> {
-    await this.db.rows(
+    await this.db.prepared(
+      'finish-message',
       `UPDATE messages SET status = $2, ack_code = $3, reason = $4, ack_xml = COALESCE($5, ack_xml), texts = $6, attempts = attempts || $7::jsonb,
               wechat_errcode = $8, wechat_errmsg = $9, openid_masked = $10, lease_until = NULL,
               finished_at = now(), updated_at = now(),

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import type { DataSource } from 'typeorm';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
-import { createDataSource, Db } from './db/database.js';
+import { createDataSource, createRelaxedPool, Db } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './log.js';
@@ -40,7 +40,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
   const dataSource = createDataSource({ url: databaseUrl, poolSize: config.dbPoolSize });
   await initialize(dataSource, log);
   await migrate(dataSource, log);
-  const db = new Db(dataSource);
+  const db = new Db(dataSource, createRelaxedPool({ url: databaseUrl, poolSize: Math.max(2, Math.ceil(config.dbPoolSize / 2)) }));
   const metrics = new Metrics(poolStats(dataSource));
   const startedAt = new Date();
   const messages = new MessageLog(db);
@@ -70,7 +70,7 @@ export async function startService(config: Config, log: Logger): Promise<Service
     clearInterval(sweeper);
     await closeServer(server, config.shutdownGraceMs, log);
     await api?.close().catch(() => undefined);
-    await dataSource.destroy().catch(() => undefined);
+    await db.close();
     await embedded?.stop().catch(() => undefined);
   };
   return {

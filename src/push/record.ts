@@ -153,6 +153,7 @@ export class MessageLog {
     return row ? toExisting(row) : null;
   }
 
+  /** The outcome, written without waiting for the WAL flush (see createRelaxedPool for why that is safe). */
   async finish(id: string, finish: Finish): Promise<void> {
     await this.db.prepared(
       'finish-message',
@@ -162,6 +163,7 @@ export class MessageLog {
               delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
        WHERE id = $1`,
       [id, finish.status, finish.ackCode, finish.reason, finish.ackXml, JSON.stringify(finish.texts), JSON.stringify(finish.attempts), finish.errcode, finish.errmsg, finish.openidMasked],
+      'relaxed',
     );
   }
 

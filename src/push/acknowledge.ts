@@ -43,8 +43,11 @@ export interface HttpAnswer {
 
 const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
 
+/** What of the request's envelope the answer mirrors. */
+export type AckShape = Pick<Envelope, 'kind' | 'operationNamespace' | 'qualifiedParameters' | 'cdata'>;
+
 /** Raw and form pushes get the bare ack; SOAP pushes a HIPMessageServerResponse of the same SOAP version. */
-export function wrapAck(ackXml: string, envelope: Pick<Envelope, 'kind' | 'operationNamespace' | 'qualifiedParameters' | 'cdata'>): HttpAnswer {
+export function wrapAck(ackXml: string, envelope: AckShape): HttpAnswer {
   if (envelope.kind === 'raw' || envelope.kind === 'form') {
     return { contentType: 'text/xml; charset=utf-8', body: XML_DECLARATION + ackXml };
   }

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { maskOpenid, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { ackOf, finalStatusOf, PushRejected, type Outcome } from '../outcomes.js';
+import { ackOf, finalStatusOf, type Outcome } from '../outcomes.js';
 import type { AckAddressing, Approval, DeliveryAttempt, Envelope } from '../types.js';
 import { writeAck, wrapAck, type HttpAnswer } from './acknowledge.js';
-import { readPayload } from './approval.js';
 import type { Deliverer } from './deliver.js';
-import { guessEnvelopeKind, readEnvelope } from './envelope.js';
+import { guessEnvelopeKind } from './envelope.js';
 import { textBlocks } from './format.js';
+import { ackShapeOf, readPush } from './receive.js';
 import { fingerprintOf, type ExistingRow, type MessageLog, type Received } from './record.js';
 import { splitIntoParts } from './split.js';
 
@@ -41,33 +41,27 @@ interface Processed {
   ackXml: string;
 }
 
-const NO_ADDRESSING: AckAddressing = { guid: '', senderId: '', receiverId: '' };
-
 export class PushPipeline {
   constructor(private readonly options: PipelineOptions) {}
 
   async handle(body: Buffer, contentType: string | undefined): Promise<PushResult> {
     const started = performance.now();
     const deadline = Date.now() + PUSH_BUDGET_MS;
-    let envelope: Envelope | null = null;
-    let addressing = NO_ADDRESSING;
-    let approval: Approval | null = null;
+    const read = readPush(body, contentType);
+    const { envelope, addressing, approval } = read;
     let result: Processed;
-    try {
-      envelope = readEnvelope(body, contentType);
-      ({ addressing, approval } = readPayload(envelope.payload));
-      result = await this.process(received(envelope, contentType), approval, deadline);
-    } catch (err) {
-      if (err instanceof PushRejected) {
-        addressing = err.addressing ?? addressing;
-        result = await this.reject(err.outcome, addressing, envelope ? received(envelope, contentType) : undecodable(body, contentType));
-      } else {
+    if (read.rejection) {
+      result = await this.reject(read.rejection, addressing, envelope ? received(envelope, contentType) : undecodable(body, contentType));
+    } else {
+      try {
+        result = await this.process(received(envelope!, contentType), approval!, deadline);
+      } catch (err) {
         // Postgres unavailable (or any fault of ours): nothing was sent, the ERP may push again.
         this.options.log.error({ guid: addressing.guid, err: errorText(err) }, 'push could not be processed');
         result = this.ack({ code: 'BUSY' }, addressing);
       }
     }
-    const answer = wrapAck(result.ackXml, envelope ?? { kind: guessEnvelopeKind(body, contentType), operationNamespace: null, qualifiedParameters: false, cdata: false });
+    const answer = wrapAck(result.ackXml, ackShapeOf(read, body, contentType));
     this.logPush(result.outcome, addressing, approval, envelope, Math.round(performance.now() - started));
     return { ...answer, guid: addressing.guid, outcome: result.outcome };
   }

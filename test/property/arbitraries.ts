@@ -3,10 +3,9 @@ import path from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import fc from 'fast-check';
 import iconv from 'iconv-lite';
-import { ackOf, PushRejected, type Outcome } from '../../src/outcomes.js';
+import { ackOf, type Outcome } from '../../src/outcomes.js';
 import { writeAck, wrapAck } from '../../src/push/acknowledge.js';
-import { readPayload } from '../../src/push/approval.js';
-import { guessEnvelopeKind, readEnvelope } from '../../src/push/envelope.js';
+import { ackShapeOf, readPush } from '../../src/push/receive.js';
 import type { AckAddressing, Approval, Envelope, EnvelopeKind } from '../../src/types.js';
 
 // Generators and helpers shared by the property tests (test/property/*.test.ts): approval payloads
@@ -309,8 +308,6 @@ function formEncode(bytes: Buffer, plus: boolean): string {
 
 // ---- the pure push path and its ack ----------------------------------------------------------------
 
-const NO_ADDRESSING: AckAddressing = { guid: '', senderId: '', receiverId: '' };
-
 export interface PureAnswer {
   outcome: Outcome;
   addressing: AckAddressing;
@@ -321,26 +318,15 @@ export interface PureAnswer {
 }
 
 /**
- * envelope → payload → ack, as src/push/pipeline.ts does it minus Postgres and WeChat: a readable
- * approval counts as delivered. Anything thrown other than PushRejected propagates (a bug).
+ * The pure front of the path (src/push/receive.ts) and the ack, minus Postgres and WeChat: a
+ * readable approval counts as delivered. Anything thrown other than PushRejected propagates (a bug).
  */
 export function purePush(body: Buffer, contentType: string | undefined): PureAnswer {
-  let envelope: Envelope | null = null;
-  let addressing = NO_ADDRESSING;
-  let approval: Approval | null = null;
-  let outcome: Outcome;
-  try {
-    envelope = readEnvelope(body, contentType);
-    ({ addressing, approval } = readPayload(envelope.payload));
-    outcome = { code: 'DELIVERED' };
-  } catch (err) {
-    if (!(err instanceof PushRejected)) throw err;
-    addressing = err.addressing ?? addressing;
-    outcome = err.outcome;
-  }
-  const ackXml = writeAck({ ack: ackOf(outcome), addressing, bridgeId: 'WECHAT-BRIDGE', ackId: 'A5D2C1E0-0000-4000-8000-000000000001', now: new Date(2026, 10, 22, 10, 15, 0) });
-  const answer = wrapAck(ackXml, envelope ?? { kind: guessEnvelopeKind(body, contentType), operationNamespace: null, qualifiedParameters: false, cdata: false });
-  return { outcome, addressing, envelope, approval, ...answer };
+  const read = readPush(body, contentType);
+  const outcome: Outcome = read.rejection ?? { code: 'DELIVERED' };
+  const ackXml = writeAck({ ack: ackOf(outcome), addressing: read.addressing, bridgeId: 'WECHAT-BRIDGE', ackId: 'A5D2C1E0-0000-4000-8000-000000000001', now: new Date(2026, 10, 22, 10, 15, 0) });
+  const answer = wrapAck(ackXml, ackShapeOf(read, body, contentType));
+  return { outcome, addressing: read.addressing, envelope: read.envelope, approval: read.approval, ...answer };
 }
 
 const ackParser = new XMLParser({

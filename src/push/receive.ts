@@ -1,0 +1,34 @@
+import { PushRejected, type Outcome } from '../outcomes.js';
+import type { AckAddressing, Approval, Envelope } from '../types.js';
+import type { AckShape } from './acknowledge.js';
+import { readPayload } from './approval.js';
+import { guessEnvelopeKind, readEnvelope } from './envelope.js';
+
+// The pure front of the push path: body bytes in, the envelope and the approval out — or the
+// rejection to answer with, carrying whatever ids could be read. No I/O.
+
+export interface ReadPush {
+  envelope: Envelope | null;
+  addressing: AckAddressing;
+  approval: Approval | null;
+  rejection: Extract<Outcome, { code: 'EMPTY' | 'MALFORMED' }> | null;
+}
+
+const NO_ADDRESSING: AckAddressing = { guid: '', senderId: '', receiverId: '' };
+
+export function readPush(body: Buffer, contentType: string | undefined): ReadPush {
+  let envelope: Envelope | null = null;
+  try {
+    envelope = readEnvelope(body, contentType);
+    const { addressing, approval } = readPayload(envelope.payload);
+    return { envelope, addressing, approval, rejection: null };
+  } catch (err) {
+    if (!(err instanceof PushRejected)) throw err;
+    return { envelope, addressing: err.addressing ?? NO_ADDRESSING, approval: null, rejection: err.outcome };
+  }
+}
+
+/** How to wrap the ack: as the push came, or, when its envelope could not be read, as it most likely came. */
+export function ackShapeOf(read: ReadPush, body: Buffer, contentType: string | undefined): AckShape {
+  return read.envelope ?? { kind: guessEnvelopeKind(body, contentType), operationNamespace: null, qualifiedParameters: false, cdata: false };
+}

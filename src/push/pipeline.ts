@@ -48,13 +48,13 @@ export class PushPipeline {
     const started = performance.now();
     const deadline = Date.now() + PUSH_BUDGET_MS;
     const read = readPush(body, contentType);
-    const { envelope, addressing, approval } = read;
+    const { envelope, addressing } = read;
     let result: Processed;
-    if (read.rejection) {
+    if (!read.ok) {
       result = await this.reject(read.rejection, addressing, envelope ? received(envelope, contentType) : undecodable(body, contentType));
     } else {
       try {
-        result = await this.process(received(envelope!, contentType), approval!, deadline);
+        result = await this.process(received(read.envelope, contentType), read.approval, deadline);
       } catch (err) {
         // Postgres unavailable (or any fault of ours): nothing was sent, the ERP may push again.
         this.options.log.error({ guid: addressing.guid, err: errorText(err) }, 'push could not be processed');
@@ -62,7 +62,7 @@ export class PushPipeline {
       }
     }
     const answer = wrapAck(result.ackXml, ackShapeOf(read, body, contentType));
-    this.logPush(result.outcome, addressing, approval, envelope, Math.round(performance.now() - started));
+    this.logPush(result.outcome, addressing, read.ok ? read.approval : null, envelope, Math.round(performance.now() - started));
     return { ...answer, guid: addressing.guid, outcome: result.outcome };
   }
 
@@ -114,8 +114,7 @@ export class PushPipeline {
       const row = await this.options.messages.read(guid);
       if (!row) return (await this.options.messages.seen(guid)) ? { kind: 'conflict', message: 'guid: this push was refused and has no approval to send' } : { kind: 'not-found' };
       if (row.status === 'delivered' || row.status === 'sandbox') return { kind: 'conflict', message: 'force: the message was already delivered; resend it with {"force": true}' };
-      if (row.status === 'processing') return { kind: 'conflict', message: 'guid: the message is being processed right now' };
-      return { kind: 'conflict', message: 'guid: this push was refused and has no approval to send' };
+      return { kind: 'conflict', message: 'guid: the message is being processed right now' };
     }
     const { outcome } = await this.deliverClaimed(claimed.id, claimed.openid, claimed.approval, Date.now() + PUSH_BUDGET_MS, { resend: true, actor, forced: force });
     const ack = ackOf(outcome);

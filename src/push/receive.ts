@@ -7,12 +7,9 @@ import { guessEnvelopeKind, readEnvelope } from './envelope.js';
 // The pure front of the push path: body bytes in, the envelope and the approval out — or the
 // rejection to answer with, carrying whatever ids could be read. No I/O.
 
-export interface ReadPush {
-  envelope: Envelope | null;
-  addressing: AckAddressing;
-  approval: Approval | null;
-  rejection: Extract<Outcome, { code: 'EMPTY' | 'MALFORMED' }> | null;
-}
+export type ReadPush =
+  | { ok: true; envelope: Envelope; addressing: AckAddressing; approval: Approval }
+  | { ok: false; envelope: Envelope | null; addressing: AckAddressing; rejection: Extract<Outcome, { code: 'EMPTY' | 'MALFORMED' }> };
 
 const NO_ADDRESSING: AckAddressing = { guid: '', senderId: '', receiverId: '' };
 
@@ -21,10 +18,10 @@ export function readPush(body: Buffer, contentType: string | undefined): ReadPus
   try {
     envelope = readEnvelope(body, contentType);
     const { addressing, approval } = readPayload(envelope.payload);
-    return { envelope, addressing, approval, rejection: null };
+    return { ok: true, envelope, addressing, approval };
   } catch (err) {
     if (!(err instanceof PushRejected)) throw err;
-    return { envelope, addressing: err.addressing ?? NO_ADDRESSING, approval: null, rejection: err.outcome };
+    return { ok: false, envelope, addressing: err.addressing ?? NO_ADDRESSING, rejection: err.outcome };
   }
 }
 

@@ -323,10 +323,10 @@ export interface PureAnswer {
  */
 export function purePush(body: Buffer, contentType: string | undefined): PureAnswer {
   const read = readPush(body, contentType);
-  const outcome: Outcome = read.rejection ?? { code: 'DELIVERED' };
+  const outcome: Outcome = read.ok ? { code: 'DELIVERED' } : read.rejection;
   const ackXml = writeAck({ ack: ackOf(outcome), addressing: read.addressing, bridgeId: 'WECHAT-BRIDGE', ackId: 'A5D2C1E0-0000-4000-8000-000000000001', now: new Date(2026, 10, 22, 10, 15, 0) });
   const answer = wrapAck(ackXml, ackShapeOf(read, body, contentType));
-  return { outcome, addressing: read.addressing, envelope: read.envelope, approval: read.approval, ...answer };
+  return { outcome, addressing: read.addressing, envelope: read.envelope, approval: read.ok ? read.approval : null, ...answer };
 }
 
 const ackParser = new XMLParser({

@@ -15,8 +15,6 @@ import { TokenError, type TokenProvider } from '../wechat/token.js';
 export interface Delivery {
   outcome: Extract<Outcome, { code: 'DELIVERED' | 'WECHAT_REJECTED' | 'WECHAT_UNREACHABLE' }>;
   attempts: DeliveryAttempt[];
-  /** Parts WeChat accepted, in order. */
-  deliveredParts: number;
 }
 
 const TOKEN_ERRCODES = new Set([40001, 40014, 42001]);
@@ -34,9 +32,9 @@ export class Deliverer {
     const attempts: DeliveryAttempt[] = [];
     for (let part = 0; part < parts.length; part++) {
       const outcome = await this.sendPart(openid, parts[part]!, part + 1, deadline, attempts);
-      if (outcome.code !== 'DELIVERED') return { outcome, attempts, deliveredParts: part };
+      if (outcome.code !== 'DELIVERED') return { outcome, attempts };
     }
-    return { outcome: { code: 'DELIVERED' }, attempts, deliveredParts: parts.length };
+    return { outcome: { code: 'DELIVERED' }, attempts };
   }
 
   private async sendPart(openid: string, content: string, part: number, deadline: number, attempts: DeliveryAttempt[]): Promise<Delivery['outcome']> {

@@ -27,14 +27,9 @@ export class TokenError extends Error {
   }
 }
 
-export interface TokenStats {
-  fetches: number;
-}
-
 export class TokenProvider {
   private cached: StoredToken | null = null;
   private loading: Promise<StoredToken> | null = null;
-  readonly stats: TokenStats = { fetches: 0 };
 
   constructor(
     private readonly db: Db,
@@ -129,7 +124,6 @@ export class TokenProvider {
 
   private async call(forceRefresh: boolean): Promise<{ accessToken: string; expiresIn: number }> {
     const { appId, secret, timeoutMs, tokenApi } = this.config;
-    this.stats.fetches++;
     this.metrics?.tokenFetches.inc({ api: tokenApi });
     const result =
       tokenApi === 'stable'

@@ -16,6 +16,8 @@ import { splitIntoParts } from './split.js';
 
 /** Contract §5: a push is answered within 15 s whatever WeChat does; keep a margin for the final write. */
 export const PUSH_BUDGET_MS = 14_000;
+/** Of the last second, how long the final write may hold up the answer. */
+const ANSWER_MARGIN_MS = 700;
 const WAIT_POLL_MS = 100;
 
 export interface PipelineOptions {
@@ -143,7 +145,7 @@ export class PushPipeline {
     // A resend that sent nothing (unbound, sandbox) still leaves its mark in the record.
     if (resend && attempts.length === 0) attempts = [{ at: new Date().toISOString(), part: 0, ms: 0, error: ack.reason, ...resend }];
     const rejected = outcome.code === 'WECHAT_REJECTED' ? outcome : null;
-    await this.finishDurably(id, {
+    await this.finishDurably(deadline, id, {
       status: finalStatusOf(outcome),
       ackCode: ack.code,
       reason: ack.reason,
@@ -159,15 +161,25 @@ export class PushPipeline {
 
   /**
    * The outcome is decided (and maybe delivered) whatever happens to this write: if Postgres went
-   * away meanwhile, keep trying in the background rather than answer AE and invite a second send.
+   * away meanwhile, keep trying in the background rather than answer AE and invite a second send;
+   * if Postgres is merely slow, answer by the deadline and let the write finish on its own.
    */
-  private async finishDurably(id: string, finish: Parameters<MessageLog['finish']>[1]): Promise<void> {
-    try {
-      await this.options.messages.finish(id, finish);
-    } catch (err) {
-      this.options.log.error({ messageId: id, err: errorText(err) }, 'could not record the outcome; retrying in the background');
-      void retryInBackground(() => this.options.messages.finish(id, finish), this.options.log, id);
-    }
+  private async finishDurably(deadline: number, id: string, finish: Parameters<MessageLog['finish']>[1]): Promise<void> {
+    const write = this.options.messages.finish(id, finish).then(
+      () => true,
+      (err: unknown) => {
+        this.options.log.error({ messageId: id, err: errorText(err) }, 'could not record the outcome; retrying in the background');
+        void retryInBackground(() => this.options.messages.finish(id, finish), this.options.log, id);
+        return true;
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, deadline + ANSWER_MARGIN_MS - Date.now()), false);
+    });
+    const written = await Promise.race([write, late]);
+    clearTimeout(timer);
+    if (!written) this.options.log.warn({ messageId: id }, 'recording the outcome is slow; answered without waiting for it');
   }
 
   private async reject(outcome: Outcome, addressing: AckAddressing, rec: Received, approval: Approval | null = null, fingerprint: string | null = null): Promise<Processed> {

@@ -405,17 +405,7 @@ async function bridgeScenario(spec: Spec, adminUrl: string): Promise<ScenarioRep
       durationS: spec.durationS,
       warmupS,
       fakeDelayMs: spec.delayMs,
-      sent: run.sent,
-      answered: run.answered,
-      aa: run.aa,
-      ae: run.ae,
-      errors: errorsOf(run),
-      errorBreakdown: { non200: run.non200, badAcks: run.badAcks, socketErrors: run.socketErrors, timeouts: run.timeouts },
-      aeReasons: run.aeReasons,
-      pushesPerSec: run.pushesPerSec,
-      elapsedS: run.elapsedS,
-      latencyMs: run.latencyMs,
-      timeline: run.timeline,
+      ...measuredOf(run),
       p99AboveFakeMs,
       wechatCallMs: wechat[0]?.p50 === null || wechat[0]?.p50 === undefined ? null : { p50: Number(wechat[0].p50), p99: Number(wechat[0].p99) },
       deliveredByFake: fakeStats.accepted,
@@ -426,7 +416,6 @@ async function bridgeScenario(spec: Spec, adminUrl: string): Promise<ScenarioRep
       idleRssMb: round(idleRssKb / 1024, 1),
       cpu,
       machineBusyBeforePct: busyBefore,
-      autocannon: run.autocannon,
       totals,
       checks,
       ...(statements ? { pgStatements: statements } : {}),
@@ -437,6 +426,24 @@ async function bridgeScenario(spec: Spec, adminUrl: string): Promise<ScenarioRep
     await fake.child.stop(5000);
     if (bridge && !bridge.hasExited()) print(`   warning: bridge did not stop`);
   }
+}
+
+/** What a load run measured, as both kinds of scenario report it. */
+function measuredOf(run: Awaited<ReturnType<typeof runLoad>>) {
+  return {
+    sent: run.sent,
+    answered: run.answered,
+    aa: run.aa,
+    ae: run.ae,
+    errors: errorsOf(run),
+    errorBreakdown: { non200: run.non200, badAcks: run.badAcks, socketErrors: run.socketErrors, timeouts: run.timeouts },
+    aeReasons: run.aeReasons,
+    pushesPerSec: run.pushesPerSec,
+    elapsedS: run.elapsedS,
+    latencyMs: run.latencyMs,
+    timeline: run.timeline,
+    autocannon: run.autocannon,
+  };
 }
 
 async function bareScenario(spec: Spec): Promise<ScenarioReport> {
@@ -471,17 +478,7 @@ async function bareScenario(spec: Spec): Promise<ScenarioReport> {
       durationS: spec.durationS,
       warmupS,
       fakeDelayMs: null,
-      sent: run.sent,
-      answered: run.answered,
-      aa: run.aa,
-      ae: run.ae,
-      errors: errorsOf(run),
-      errorBreakdown: { non200: run.non200, badAcks: run.badAcks, socketErrors: run.socketErrors, timeouts: run.timeouts },
-      aeReasons: run.aeReasons,
-      pushesPerSec: run.pushesPerSec,
-      elapsedS: run.elapsedS,
-      latencyMs: run.latencyMs,
-      timeline: run.timeline,
+      ...measuredOf(run),
       p99AboveFakeMs: null,
       wechatCallMs: null,
       deliveredByFake: null,
@@ -492,7 +489,6 @@ async function bareScenario(spec: Spec): Promise<ScenarioReport> {
       idleRssMb: null,
       cpu,
       machineBusyBeforePct: busyBefore,
-      autocannon: run.autocannon,
       totals: null,
       checks: [{ name: 'every request answered 200', pass: errorsOf(run) === 0, detail: `${run.answered} answered, ${errorsOf(run)} errors` }],
     };

@@ -30,17 +30,30 @@ export interface Service {
 const SWEEP_INTERVAL_MS = 5_000;
 
 export async function startService(config: Config, log: Logger): Promise<Service> {
-  const instanceId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   let embedded: EmbeddedServer | null = null;
-  let databaseUrl = config.databaseUrl;
-  if (databaseUrl === null) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, database: 'bridge', log });
-    databaseUrl = embedded.url;
+  let db: Db | null = null;
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (databaseUrl === null) {
+      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, database: 'bridge', log });
+      databaseUrl = embedded.url;
+    }
+    const dataSource = createDataSource({ url: databaseUrl, poolSize: config.dbPoolSize });
+    await initialize(dataSource, log);
+    db = new Db(dataSource, createRelaxedPool({ url: databaseUrl, poolSize: Math.max(2, Math.ceil(config.dbPoolSize / 2)) }));
+    await migrate(dataSource, log);
+    return await startWith(config, log, db, embedded);
+  } catch (err) {
+    // A failed start (migration, port in use) must not leave an embedded Postgres running.
+    await db?.close();
+    await embedded?.stop().catch(() => undefined);
+    throw err;
   }
-  const dataSource = createDataSource({ url: databaseUrl, poolSize: config.dbPoolSize });
-  await initialize(dataSource, log);
-  await migrate(dataSource, log);
-  const db = new Db(dataSource, createRelaxedPool({ url: databaseUrl, poolSize: Math.max(2, Math.ceil(config.dbPoolSize / 2)) }));
+}
+
+async function startWith(config: Config, log: Logger, db: Db, embedded: EmbeddedServer | null): Promise<Service> {
+  const instanceId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const dataSource = db.dataSource;
   const metrics = new Metrics(poolStats(dataSource));
   const startedAt = new Date();
   const messages = new MessageLog(db);

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -61,3 +62,17 @@ it('stops at start-up with one line naming a bad variable', async () => {
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(/PORT/);
 });
+
+it('stops its embedded Postgres again when it cannot start (port taken)', async () => {
+  const blocker = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => blocker.once('listening', resolve));
+  try {
+    const port = (blocker.address() as { port: number }).port;
+    const failed = spawnBridge({ ...env, PORT: String(port) });
+    expect(await failed.exited).toBe(1);
+    expect(failed.output()).toMatch(/EADDRINUSE/);
+    expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+  } finally {
+    blocker.close();
+  }
+}, 60_000);

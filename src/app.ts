@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { adminApi, adminPage } from './admin/router.js';
-import type { Config } from './config.js';
+import type { AdminCredential, Config } from './config.js';
 import type { Db } from './db/database.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
@@ -17,7 +17,7 @@ export interface AppOptions {
   db: Db;
   pipeline: PushPipeline;
   metrics: Metrics;
-  config: Pick<Config, 'adminTokens' | 'bridgeId' | 'pushMaxBytes' | 'pushAllowIps' | 'pushToken' | 'trustProxy'>;
+  config: Pick<Config, 'bridgeId' | 'pushMaxBytes' | 'pushAllowIps' | 'pushToken' | 'trustProxy'> & { adminTokens: AdminCredential[] };
   sandbox: boolean;
   log: Logger;
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import path from 'node:path';
 
@@ -19,9 +18,8 @@ export interface Config {
   dbPoolSize: number;
   wechat: WechatConfig;
   bridgeId: string;
-  adminTokens: AdminCredential[];
-  /** The admin token was generated because ADMIN_TOKEN was unset: print it once. */
-  adminTokenGenerated: boolean;
+  /** Null when ADMIN_TOKEN is unset: the token kept in DATA_DIR/admin-token is used (admin/token-file.ts). */
+  adminTokens: AdminCredential[] | null;
   pushMaxBytes: number;
   /** CIDR ranges allowed to push; empty: everyone. */
   pushAllowIps: Cidr[];
@@ -103,8 +101,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxConnections: int('WECHAT_MAX_CONNECTIONS', 256, 1, 4096),
     },
     bridgeId: get('BRIDGE_ID') ?? 'WECHAT-BRIDGE',
-    adminTokens: adminTokenRaw === undefined ? [{ actor: 'admin', token: randomBytes(24).toString('base64url') }] : adminTokens(adminTokenRaw),
-    adminTokenGenerated: adminTokenRaw === undefined,
+    adminTokens: adminTokenRaw === undefined ? null : adminTokens(adminTokenRaw),
     pushMaxBytes: int('PUSH_MAX_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     pushAllowIps: cidrList(get('PUSH_ALLOW_IPS')),
     pushToken: get('PUSH_TOKEN') ?? null,

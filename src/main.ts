@@ -1,38 +1,28 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createLogger } from './log.js';
-import { startService } from './service.js';
+import { createLogger, type Logger } from './log.js';
+import { startService, type Service } from './service.js';
 
 // `npm start`: read the configuration, start the service, stop cleanly on SIGINT/SIGTERM.
+// Exit codes: 0 after a clean stop, 1 when start-up fails, the bridge crashes or stopping fails,
+// 2 for a configuration error. Start-up failures print one line on stderr, never a stack trace.
+
+const EXIT = { ok: 0, failed: 1, config: 2 } as const;
+
+function fail(code: number, line: string): never {
+  console.error(line.replace(/\s+/g, ' ').trim());
+  process.exit(code);
+}
 
 function readConfig(): Config {
   try {
     return loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`configuration error: ${err.message}`);
-      process.exit(2);
-    }
+    if (err instanceof ConfigError) fail(EXIT.config, `configuration error: ${err.message}`);
     throw err;
   }
 }
 
-const config = readConfig();
-const log = createLogger(config.logLevel);
-const started = performance.now();
-
-if (config.wechat.appId === null) {
-  log.warn(
-    '*** SANDBOX MODE: WECHAT_APPID and WECHAT_SECRET are not set. Every push is processed and recorded, ' +
-      'but NOTHING IS SENT TO WECHAT; acks say "处理成功（沙箱模式…）". Set both variables to go live. ***',
-  );
-}
-
-try {
-  const service = await startService(config, log);
-  log.info({ url: service.url, instance: service.instanceId, ms: Math.round(performance.now() - started), sandbox: config.wechat.appId === null }, 'bridge listening');
-  if (config.adminTokenGenerated) {
-    log.warn({ adminToken: config.adminTokens[0]!.token }, 'ADMIN_TOKEN is not set: generated this admin token for this run only');
-  }
+function onSignals(service: Service, log: Logger): void {
   let signalled = false;
   const shutdown = (signal: string): void => {
     if (signalled) return;
@@ -41,19 +31,48 @@ try {
     service.stop().then(
       () => {
         log.info('stopped');
-        process.exit(0);
+        process.exit(EXIT.ok);
       },
       (err: unknown) => {
-        log.error({ err: err instanceof Error ? err.message : String(err) }, 'error while stopping');
-        process.exit(1);
+        log.error({ err }, 'error while stopping');
+        process.exit(EXIT.failed);
       },
     );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+const config = readConfig();
+const log = createLogger(config.logLevel);
+const started = performance.now();
+
+// A crash still exits non-zero and still stops the embedded Postgres (its process-exit hook).
+process.on('uncaughtException', (err) => {
+  log.fatal({ err }, 'bridge crashed');
+  process.exit(EXIT.failed);
+});
+
+if (config.wechat.appId === null) {
+  log.warn(
+    '*** SANDBOX MODE: WECHAT_APPID and WECHAT_SECRET are not set. Every push is processed and recorded, ' +
+      'but NOTHING IS SENT TO WECHAT; acks say "处理成功（沙箱模式…）". Set both variables to go live. ***',
+  );
+}
+
+let service: Service;
+try {
+  service = await startService(config, log, {
+    onFatal: (err) => {
+      log.fatal({ err }, 'stopping: the bridge cannot work without its database');
+      void service.stop().finally(() => process.exit(EXIT.failed));
+    },
+  });
 } catch (err) {
   const message = err instanceof Error ? err.message : String(err);
-  log.fatal({ err: message }, 'bridge failed to start');
-  console.error(`start-up failed: ${message}`);
-  process.exit(1);
+  // A setting the operator must fix needs no stack trace; anything else keeps it, in the log only.
+  log.fatal(err instanceof ConfigError ? { variable: err.variable, reason: message } : { err }, 'bridge failed to start');
+  fail(EXIT.failed, `start-up failed: ${message}`);
 }
+log.info({ url: service.url, instance: service.instanceId, ms: Math.round(performance.now() - started), sandbox: config.wechat.appId === null }, 'bridge listening');
+onSignals(service, log);

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { hostname } from 'node:os';
 import type { DataSource } from 'typeorm';
+import { adminTokenFromDataDir } from './admin/token-file.js';
 import { createApp } from './app.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { createDataSource, createRelaxedPool, Db } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
@@ -27,15 +29,22 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** Something the service cannot recover from (its embedded Postgres keeps dying): stop the process. */
+  onFatal?: (err: Error) => void;
+}
+
 const SWEEP_INTERVAL_MS = 5_000;
 
-export async function startService(config: Config, log: Logger): Promise<Service> {
+export async function startService(config: Config, log: Logger, options: StartOptions = {}): Promise<Service> {
+  // Before touching Postgres: a second `npm start` must not stop the database of a bridge still serving.
+  await assertPortFree(config);
   let embedded: EmbeddedServer | null = null;
   let db: Db | null = null;
   try {
     let databaseUrl = config.databaseUrl;
     if (databaseUrl === null) {
-      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, database: 'bridge', log });
+      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, database: 'bridge', log, onGiveUp: options.onFatal });
       databaseUrl = embedded.url;
     }
     const dataSource = createDataSource({ url: databaseUrl, poolSize: config.dbPoolSize });
@@ -64,7 +73,8 @@ async function startWith(config: Config, log: Logger, db: Db, embedded: Embedded
   const tokens = api && appId && secret ? new TokenProvider(db, api, { ...config.wechat, appId, secret }, instanceId, log, metrics) : null;
   const deliverer = api && tokens ? new Deliverer(api, tokens, config.wechat, metrics) : null;
   const pipeline = new PushPipeline({ bridgeId: config.bridgeId, messages, deliverer, log, metrics });
-  const app = createApp({ db, pipeline, metrics, config, sandbox, log });
+  const adminTokens = config.adminTokens ?? [await adminTokenFromDataDir(config.dataDir, log)];
+  const app = createApp({ db, pipeline, metrics, config: { ...config, adminTokens }, sandbox, log });
 
   const server = await listen(app, config);
   const address = server.address();
@@ -121,6 +131,21 @@ async function initialize(dataSource: DataSource, log: Logger): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
+}
+
+async function assertPortFree(config: Config): Promise<void> {
+  if (config.port === 0) return;
+  const probe = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new ConfigError('PORT', `${config.host}:${config.port} is already in use (EADDRINUSE): another bridge or program listens there; stop it or choose another PORT`)
+          : err,
+      ),
+    );
+    probe.listen(config.port, config.host, () => probe.close(() => resolve()));
+  });
 }
 
 function listen(app: ReturnType<typeof createApp>, config: Config): Promise<Server> {

@@ -1,13 +1,19 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded.js';
 import { createLogger } from '../../src/log.js';
 
 // One real Postgres for the whole run: DATABASE_URL when given, else an embedded cluster in a
 // temporary directory. Every test file then creates a database of its own on it.
+// The built output (dist/) is compiled once first: process tests start the bridge and the CLIs the
+// way `npm start` and `npm run replay` do, from dist/, never from the TypeScript sources.
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,6 +25,7 @@ let embedded: EmbeddedServer | null = null;
 let dataDir: string | null = null;
 
 export async function setup(project: TestProject): Promise<void> {
+  await promisify(execFile)(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), '--if-stale'], { cwd: ROOT });
   const external = process.env.DATABASE_URL;
   if (external) {
     project.provide('adminDatabaseUrl', external);

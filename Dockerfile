@@ -1,19 +1,20 @@
 # syntax=docker/dockerfile:1
 
-# --- build: compile TypeScript with the dev dependencies ---
+# --- build: the whole project with its dev dependencies; compiles TypeScript into dist/. The test
+# suite runs here too: docker build --target build -t bridge-test . && docker run --rm bridge-test npm test
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
-COPY src ./src
-COPY migrations ./migrations
+COPY . .
 RUN npm run build
 
-# --- production dependencies only ---
+# --- production dependencies only (prepare finds no compiler there and skips the build) ---
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY scripts/build.mjs ./scripts/build.mjs
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # --- runtime ---
@@ -23,17 +24,21 @@ ENV NODE_ENV=production \
     DATA_DIR=/data \
     TZ=Asia/Shanghai
 WORKDIR /app
-# The embedded Postgres (used only without DATABASE_URL) ships its own libraries; it needs only a
-# writable data directory, and runs as the same non-root user.
+# Code stays root-owned (the service cannot change it); only /data belongs to the `node` user
+# (uid 1000), which runs the bridge and, without DATABASE_URL, its embedded Postgres. A bind mount
+# at /data must belong to uid 1000 too (start-up says so, naming DATA_DIR, when it does not).
 RUN mkdir -p /data && chown node:node /data
-COPY --from=deps --chown=node:node /app/node_modules ./node_modules
-COPY --from=build --chown=node:node /app/dist ./dist
-COPY --chown=node:node public ./public
-COPY --chown=node:node package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY scripts/build.mjs ./scripts/build.mjs
+COPY public ./public
+# The replay fixtures, so an integration test can run inside the image (npm run replay -- fixtures …).
+COPY fixtures ./fixtures
 USER node
 VOLUME ["/data"]
 EXPOSE 8080
-HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# Asks /healthz on HOST:PORT (127.0.0.1 when HOST is 0.0.0.0), the address the bridge listens on.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 CMD ["node", "dist/src/cli/healthcheck.js"]
 STOPSIGNAL SIGTERM
 CMD ["node", "--enable-source-maps", "dist/src/main.js"]

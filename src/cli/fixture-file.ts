@@ -24,7 +24,20 @@ export interface Fixture {
   soapAction?: string;
   description: string;
   expect?: FixtureExpect;
+  /**
+   * A precondition a replay cannot take for granted: `database-down` (Postgres stopped) or
+   * `fake-wechat` (WeChat failing on cue, through the fake WeChat's openid conventions). Any string
+   * is accepted, so an older replay meeting a newer fixture skips it by name instead of refusing it.
+   */
   requires?: string;
+}
+
+/** One binding of fixtures/employees.json. */
+export interface FixtureEmployee {
+  employeeNo: string;
+  openid: string;
+  name: string;
+  active: boolean;
 }
 
 const CONTENT_TYPE_BY_EXT: Record<string, string> = {
@@ -264,4 +277,72 @@ export function withFreshGuid(fixture: Fixture, guid: string): Buffer {
   }
   pieces.push(fixture.body.subarray(from));
   return Buffer.concat(pieces);
+}
+
+/** The bindings every fixture assumes (`employees.json`); a malformed file throws, naming the entry. */
+export function loadEmployees(file: string): FixtureEmployee[] {
+  const fail = (why: string): never => {
+    throw new Error(`${file}: ${why}`);
+  };
+  const raw = readJson(file, fail);
+  if (!Array.isArray(raw)) return fail('must be a JSON array of {"employeeNo", "openid", "name", "active"}');
+  return raw.map((entry: unknown, i): FixtureEmployee => {
+    if (!isRecord(entry) || typeof entry.employeeNo !== 'string' || entry.employeeNo === '' || typeof entry.openid !== 'string') {
+      return fail(`entry ${i + 1} needs a non-empty "employeeNo" and an "openid" string`);
+    }
+    if (entry.name !== undefined && typeof entry.name !== 'string') fail(`entry ${i + 1}: "name" must be a string`);
+    if (entry.active !== undefined && typeof entry.active !== 'boolean') fail(`entry ${i + 1}: "active" must be true or false`);
+    return { employeeNo: entry.employeeNo, openid: entry.openid, name: (entry.name as string | undefined) ?? '', active: (entry.active as boolean | undefined) ?? true };
+  });
+}
+
+// The employee_no element as it appears in a body: as XML or CDATA, HTML-escaped any number of times
+// (&lt; &amp;lt; ...), or percent-encoded in a form field (%3C, %26lt%3B, ...). Only ASCII
+// delimiters are matched, and in GBK/GB18030 no byte of a multi-byte character is one of < & % or
+// ASCII whitespace, so a match never starts or ends inside a character.
+const LT = String.raw`(?:<|&(?:amp;)*lt;|%3C|%26(?:amp%3B)*lt%3B)`;
+const GT = String.raw`(?:>|&(?:amp;)*gt;|%3E|%26(?:amp%3B)*gt%3B)`;
+const SLASH = String.raw`(?:/|%2F)`;
+const EMPLOYEE_NO = String.raw`(?:[A-Za-z_][\w.-]*:)?employee_no`;
+const ATTRIBUTES = String.raw`(?:(?:[ \t\r\n]|\+|%20)[^<>]*?)?`;
+const EMPLOYEE_NO_ELEMENT = new RegExp(
+  `(${LT}${EMPLOYEE_NO}${ATTRIBUTES})(?:${SLASH}${GT}|(${GT})([\\s\\S]*?)(${LT}${SLASH}${EMPLOYEE_NO}[ \\t\\r\\n]*${GT}))`,
+  'gi',
+);
+const EMPLOYEE_NO_MENTION = /employee_no(?![\w.-])/gi;
+// ASCII only: in a latin1 view \s would also take byte 0xA0, a GBK lead byte.
+const XML_SPACE = /^[ \t\r\n]*/;
+const FORM_SPACE = /^(?:[ \t\r\n+]|%20|%09|%0A|%0D)*/i;
+
+/**
+ * The body with `prefix` put in front of every employee_no element's value, so the push looks up
+ * a test binding instead of whoever holds that number at the hospital. Works on bytes like
+ * withFreshGuid: everything but the inserted ASCII prefix stays byte-identical. An employee_no it
+ * cannot place (an escaping it does not know) throws rather than go out unprefixed.
+ */
+export function withEmployeeNoPrefix(body: Buffer, prefix: string): Buffer {
+  if (!/^[\x21-\x7e]+$/.test(prefix) || /[<>&%+]/.test(prefix)) throw new Error(`employee_no prefix "${prefix}" must be printable ASCII without < > & % +`);
+  const text = body.toString('latin1');
+  let placed = 0;
+  const out = text.replace(EMPLOYEE_NO_ELEMENT, (whole, open: string, gt: string | undefined, value: string | undefined, close: string | undefined) => {
+    if (gt === undefined) {
+      placed += 1; // <employee_no/>: nothing to prefix
+      return whole;
+    }
+    placed += 2;
+    return `${open}${gt}${prefixedValue(value ?? '', prefix, open.includes('%'))}${close ?? ''}`;
+  });
+  const mentions = text.match(EMPLOYEE_NO_MENTION)?.length ?? 0;
+  if (mentions !== placed) {
+    throw new Error('employee_no appears in a form the rewrite does not recognise; not sent, so that no real employee can receive it');
+  }
+  return Buffer.from(out, 'latin1');
+}
+
+/** Leading white space stays in front (the bridge trims it); a blank value stays blank. */
+function prefixedValue(value: string, prefix: string, formEncoded: boolean): string {
+  const space = formEncoded ? FORM_SPACE : XML_SPACE;
+  const lead = space.exec(value)?.[0] ?? '';
+  if (lead.length === value.length) return value;
+  return `${lead}${prefix}${value.slice(lead.length)}`;
 }

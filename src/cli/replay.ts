@@ -1,87 +1,182 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import { checkAck, listFixtures, loadFixture, readAck, withFreshGuid } from './fixture-file.js';
-import type { Fixture, FixtureExpect } from './fixture-file.js';
+import { checkAck, loadEmployees, loadFixture, readAck, withEmployeeNoPrefix, withFreshGuid } from './fixture-file.js';
+import type { Fixture, FixtureEmployee, FixtureExpect, ReadAck } from './fixture-file.js';
+import { AdminApiError, adminApi, bindAll, networkErrorText, oneLine, unbindAll, type AdminApi, type Whoami } from './replay-admin.js';
+import { parseOptions, USAGE, UsageError, type Options, type WechatMode } from './replay-options.js';
+import { hintFor, maskOpenid, newRunPrefix, planner, resolveMode, testBindings, type Step } from './replay-plan.js';
 
 // Replays recorded pushes (fixtures/) against a running bridge and compares each ack with the
-// fixture's sidecar. It cannot see what reached WeChat, so `expect.texts` is not checked here.
+// fixture's sidecar, as it must read for whatever answers the bridge's WeChat calls: nothing
+// (sandbox), the fake WeChat, or the real one. It cannot see what reached WeChat, so
+// `expect.texts` is not checked here. With --bind it brings its own employee bindings, under
+// numbers no real employee has, and takes them away again.
 
-const DEFAULT_URL = 'http://localhost:8080/push';
-// The bridge answers within 15 s whatever WeChat does (CONTRACT §5); leave headroom above that.
-const DEFAULT_TIMEOUT_MS = 20_000;
-
-const USAGE = `usage: npm run replay -- FILES... [--url URL] [--fresh-guid] [--timeout MS]
-
-  FILES         fixture body files, or directories (all fixtures in them, in name order);
-                each file's sidecar FILE.json gives its Content-Type, SOAPAction and expectation;
-                sidecars, employees.json and README.md among FILES are skipped
-  --url URL     push endpoint (default ${DEFAULT_URL})
-  --fresh-guid  give each fixture GUID a new random uppercase UUID for this run (fixtures sharing
-                a GUID, the duplicate pairs, keep sharing one) so a deployment can be replayed again
-  --timeout MS  per-request timeout in milliseconds (default ${DEFAULT_TIMEOUT_MS})
-
-Prints one line per file: file  HTTP-status  AA|AE  reason  [ok|MISMATCH: ...]
-Exit code: 0 all expectations met, 1 a mismatch or error, 2 bad usage.`;
-
-interface Options {
-  files: string[];
-  url: URL;
-  freshGuid: boolean;
-  timeoutMs: number;
+interface Run {
+  opts: Options;
+  mode: WechatMode;
+  /** --bind: this run's employee_no prefix; null: the bodies go out as they are. */
+  prefix: string | null;
+  bindings: FixtureEmployee[];
+  interrupt: AbortSignal;
 }
 
-class UsageError extends Error {}
+type Result = 'passed' | 'failed' | 'skipped';
+type Tally = Record<Result, number>;
 
-/** null: help was asked for. */
-function parseOptions(argv: string[]): Options | null {
-  let parsed;
+/** Runs the CLI; resolves to the process exit code. */
+export async function replay(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let opts: Options | null;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        url: { type: 'string', default: DEFAULT_URL },
-        'fresh-guid': { type: 'boolean', default: false },
-        timeout: { type: 'string', default: String(DEFAULT_TIMEOUT_MS) },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    opts = parseOptions(argv, env);
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    return usageFailure(err);
   }
-  const { values, positionals } = parsed;
-  if (values.help) return null;
-  if (positionals.length === 0) throw new UsageError('no fixture files given');
-  const timeoutMs = Number(values.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout must be a positive integer of milliseconds, got "${values.timeout}"`);
-  return { files: expandFiles(positionals), url: parseUrl(values.url), freshGuid: values['fresh-guid'], timeoutMs };
-}
-
-function parseUrl(text: string): URL {
-  let url: URL;
+  if (opts === null) {
+    console.log(USAGE);
+    return 0;
+  }
+  let prefix: string | null = null;
+  const interrupt = onInterrupt(() => prefix);
   try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(`--url is not a URL: "${text}"`);
+    const admin = opts.adminToken === null ? null : adminApi(opts.adminUrl, opts.adminToken, opts.timeoutMs);
+    const run = await prepare(opts, admin, interrupt.signal);
+    prefix = run.prefix;
+    const code = admin !== null && run.prefix !== null ? await replayWithBindings(run, admin) : await replayAll(run);
+    return interrupt.exitCode() ?? code;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`replay: ${err.message}`);
+      return 2;
+    }
+    if (!(err instanceof AdminApiError)) throw err;
+    console.error(`replay: ${err.message}`);
+    return err.status === 401 || err.status === 403 ? 2 : 1;
+  } finally {
+    interrupt.dispose();
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be http(s), got "${text}"`);
-  return url;
 }
 
-// Directories expand in name order; a shell glob like fixtures/* also drags in sidecars, drop those.
-function expandFiles(args: string[]): string[] {
-  const files: string[] = [];
-  for (const arg of args) {
-    if (!existsSync(arg)) throw new UsageError(`no such file or directory: ${arg}`);
-    if (statSync(arg).isDirectory()) files.push(...listFixtures(arg));
-    else if (!arg.endsWith('.json') && basename(arg) !== 'README.md') files.push(arg);
+function usageFailure(err: unknown): number {
+  if (!(err instanceof UsageError)) throw err;
+  console.error(`replay: ${err.message}\n\n${USAGE}`);
+  return 2;
+}
+
+async function prepare(opts: Options, admin: AdminApi | null, interrupt: AbortSignal): Promise<Run> {
+  const whoami = await askBridge(opts, admin);
+  const mode = resolveMode(opts.wechat, whoami?.sandbox ?? null, opts.ownOpenid !== null);
+  // Not the query: the bridge also takes its push token as ?token=.
+  console.error(`replay: ${opts.files.length} file(s) to ${opts.url.origin}${opts.url.pathname}, expecting ${describeMode(mode, opts.wechat === null)}`);
+  if (whoami !== null && opts.wechat !== null && whoami.sandbox !== (opts.wechat === 'sandbox')) {
+    console.error(`replay: warning: the bridge says it is ${whoami.sandbox ? 'in sandbox mode' : 'live'}, but --wechat ${opts.wechat} was given; expectations follow --wechat`);
   }
-  if (files.length === 0) throw new UsageError('no fixture body files among the arguments');
-  return files;
+  if (!opts.bind || admin === null) return { opts, mode, prefix: null, bindings: [], interrupt };
+  const prefix = await unusedPrefix(admin);
+  return { opts, mode, prefix, bindings: testBindings(employeesBeside(opts.files), prefix, opts.ownOpenid), interrupt };
+}
+
+/** Without a token there is nothing to ask; with one, a refused token is worth stopping for. */
+async function askBridge(opts: Options, admin: AdminApi | null): Promise<Whoami | null> {
+  if (admin === null) return null;
+  try {
+    return await admin.whoami();
+  } catch (err) {
+    const needed = opts.bind || opts.wechat === null;
+    if (needed || (err instanceof AdminApiError && err.status === 401)) throw err;
+    console.error(`replay: warning: could not ask the bridge whether it is in sandbox mode (${(err as Error).message}); going by --wechat ${opts.wechat}`);
+    return null;
+  }
+}
+
+function describeMode(mode: WechatMode, detected: boolean): string {
+  const how = detected ? 'GET /admin/api/whoami' : `--wechat ${mode}`;
+  if (mode === 'sandbox') return `a sandbox bridge (${how})`;
+  if (mode === 'fake') return `a live bridge on the fake WeChat (${how})`;
+  return `a live bridge on the real WeChat (${detected ? '--openid' : how})`;
+}
+
+/** Another run's bindings would be clobbered and then deleted by this one: make sure there are none. */
+async function unusedPrefix(admin: AdminApi): Promise<string> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const prefix = newRunPrefix();
+    if ((await admin.count(prefix)) === 0) return prefix;
+  }
+  throw new AdminApiError('could not find an unused REPLAY-TEST- run number', null);
+}
+
+function employeesBeside(files: string[]): FixtureEmployee[] {
+  const dirs = [...new Set(files.map((f) => dirname(f)))];
+  const found = dirs.map((d) => join(d, 'employees.json')).filter((f) => existsSync(f));
+  if (found.length === 0) throw new UsageError(`--bind needs employees.json beside the fixtures (looked in ${dirs.join(', ')})`);
+  const byNo = new Map<string, FixtureEmployee>();
+  for (const file of found) {
+    let employees: FixtureEmployee[];
+    try {
+      employees = loadEmployees(file);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    for (const e of employees) if (!byNo.has(e.employeeNo)) byNo.set(e.employeeNo, e);
+  }
+  return [...byNo.values()];
+}
+
+/** The bindings go away whatever happens in between: a failure, an error, or Ctrl-C. */
+async function replayWithBindings(run: Run, admin: AdminApi): Promise<number> {
+  const bound: string[] = [];
+  let code = 1;
+  let left: Array<{ employeeNo: string; error: string }> = [];
+  try {
+    await bindAll(admin, run.bindings, bound, run.interrupt);
+    announceBindings(bound.length, run);
+    code = await replayAll(run);
+  } finally {
+    left = await unbindAll(admin, bound);
+    reportUnbinding(bound.length, left, run.prefix ?? '');
+  }
+  return left.length === 0 ? code : Math.max(code, 1);
+}
+
+function announceBindings(count: number, run: Run): void {
+  const openid = run.opts.ownOpenid === null ? '' : ` with openid ${maskOpenid(run.opts.ownOpenid)}`;
+  console.error(`replay: bound ${count} fixture employee(s) as ${run.prefix}<employee_no>${openid}`);
+  if (run.opts.ownOpenid !== null) {
+    console.error(`replay: note: WeChat delivers to it only within 48 h after that WeChat user last messaged the Official Account; sending at most ${run.opts.maxTexts} text(s)`);
+  }
+}
+
+function reportUnbinding(count: number, left: Array<{ employeeNo: string; error: string }>, prefix: string): void {
+  if (left.length === 0) {
+    console.error(`replay: removed the ${count} test binding(s)`);
+    return;
+  }
+  for (const { employeeNo, error } of left) console.error(`replay: could not remove the test binding ${employeeNo}: ${error}`);
+  console.error(`replay: remove them by hand: search the admin page's employees for ${prefix}`);
+}
+
+async function replayAll(run: Run): Promise<number> {
+  const ownOpenid = run.opts.ownOpenid !== null;
+  const plan = planner({ mode: run.mode, ownOpenid, textBudget: ownOpenid ? run.opts.maxTexts : null });
+  const freshGuids = run.opts.freshGuid ? new Map<string, string>() : null;
+  const tally: Tally = { passed: 0, failed: 0, skipped: 0 };
+  for (const file of run.opts.files) {
+    if (run.interrupt.aborted) break;
+    const result = await replayOne(file, run, plan, freshGuids);
+    if (result === null) break;
+    tally[result] += 1;
+  }
+  printSummary(tally, run.opts.files.length, run.interrupt.aborted);
+  return tally.failed === 0 && !run.interrupt.aborted ? 0 : 1;
+}
+
+function printSummary(tally: Tally, files: number, interrupted: boolean): void {
+  const done = tally.passed + tally.failed + tally.skipped;
+  const scope = interrupted ? `interrupted after ${done} of ${files} file(s)` : `${files} file(s)`;
+  console.log(`replay: ${scope}: ${tally.passed} passed, ${tally.failed} failed, ${tally.skipped} skipped`);
 }
 
 /** What a replay needs per file; kept apart from the HTTP so a failing sidecar is just one bad line. */
@@ -90,98 +185,116 @@ interface Push {
   expect: FixtureExpect | undefined;
 }
 
-function preparePush(fixture: Fixture, freshGuids: Map<string, string> | null): Push {
-  const oldGuid = fixture.expect?.guid ?? '';
-  if (freshGuids === null || oldGuid === '' || fixture.expect === undefined) return { body: fixture.body, expect: fixture.expect };
+/** Replays one file and prints its line; null when interrupted before it was answered. */
+async function replayOne(file: string, run: Run, plan: (f: Fixture) => Step, freshGuids: Map<string, string> | null): Promise<Result | null> {
+  let fixture: Fixture;
+  let push: Push;
+  try {
+    fixture = loadFixture(file);
+    const step = plan(fixture);
+    if (step.kind === 'skip') {
+      console.log(`${file}  -  -  SKIPPED: ${step.reason}`);
+      return 'skipped';
+    }
+    push = preparePush(fixture, step.expect, freshGuids, run.prefix);
+  } catch (err) {
+    console.log(`${file}  -  -  ERROR: ${oneLine((err as Error).message)}`);
+    return 'failed';
+  }
+  let answer: { status: number; text: string };
+  try {
+    answer = await post(fixture, push.body, run);
+  } catch (err) {
+    if (run.interrupt.aborted) return null;
+    console.log(`${file}  -  -  ERROR: ${networkErrorText(err)}`);
+    return 'failed';
+  }
+  let ack: ReadAck;
+  try {
+    ack = readAck(answer.text);
+  } catch (err) {
+    console.log(`${file}  ${answer.status}  -  ERROR: ${oneLine((err as Error).message)}`);
+    return 'failed';
+  }
+  const verdict = judge(ack, answer.status, push.expect, run.mode);
+  console.log(`${file}  ${answer.status}  ${ack.ackCode}  ${oneLine(ack.reason)}${verdict.suffix}`);
+  return verdict.result;
+}
+
+function judge(ack: ReadAck, status: number, expect: FixtureExpect | undefined, mode: WechatMode): { result: Result; suffix: string } {
+  if (expect === undefined) return { result: 'passed', suffix: '' };
+  const mismatches = checkAck(ack, expect);
+  if (status !== 200) mismatches.unshift(`HTTP ${status}, expected 200`);
+  if (mismatches.length === 0) return { result: 'passed', suffix: '  ok' };
+  const hint = status === 403 ? 'the bridge refused the push: give --push-token (its PUSH_TOKEN), or check its PUSH_ALLOW_IPS' : hintFor(mode, ack.reason);
+  return { result: 'failed', suffix: `  MISMATCH: ${oneLine(mismatches.join('; '))}${hint === null ? '' : ` (hint: ${hint})`}` };
+}
+
+function preparePush(fixture: Fixture, expect: FixtureExpect | undefined, freshGuids: Map<string, string> | null, prefix: string | null): Push {
+  const guid = freshGuidFor(fixture.expect?.guid ?? '', freshGuids);
+  const body = guid === null ? fixture.body : withFreshGuid(fixture, guid);
+  return {
+    body: prefix === null ? body : withEmployeeNoPrefix(body, prefix),
+    expect: guid === null || expect === undefined ? expect : { ...expect, guid },
+  };
+}
+
+/** Both fixtures of a pair get the same new GUID. */
+function freshGuidFor(oldGuid: string, freshGuids: Map<string, string> | null): string | null {
+  if (freshGuids === null || oldGuid === '') return null;
   let guid = freshGuids.get(oldGuid);
   if (guid === undefined) {
     guid = randomUUID().toUpperCase();
     freshGuids.set(oldGuid, guid);
   }
-  return { body: withFreshGuid(fixture, guid), expect: { ...fixture.expect, guid } };
+  return guid;
 }
 
-async function post(fixture: Fixture, body: Buffer, opts: Options): Promise<{ status: number; text: string }> {
+async function post(fixture: Fixture, body: Buffer, run: Run): Promise<{ status: number; text: string }> {
   const headers: Record<string, string> = { 'content-type': fixture.contentType };
   if (fixture.soapAction !== undefined) headers.soapaction = fixture.soapAction;
-  const res = await request(opts.url, {
+  if (run.opts.pushToken !== null) headers['x-push-token'] = run.opts.pushToken;
+  const { timeoutMs } = run.opts;
+  const res = await request(run.opts.url, {
     method: 'POST',
     headers,
     body,
-    headersTimeout: opts.timeoutMs,
-    bodyTimeout: opts.timeoutMs,
-    signal: AbortSignal.timeout(opts.timeoutMs),
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), run.interrupt]),
   });
   // The contract fixes acks to UTF-8, so no charset sniffing here.
   return { status: res.statusCode, text: await res.body.text() };
 }
 
-const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
-
-/** Replays one file and prints its line; returns whether it met its expectation (or had none). */
-async function replayOne(file: string, opts: Options, freshGuids: Map<string, string> | null): Promise<boolean> {
-  let fixture: Fixture;
-  let push: Push;
-  try {
-    fixture = loadFixture(file);
-    push = preparePush(fixture, freshGuids);
-  } catch (err) {
-    console.log(`${file}  -  -  ERROR: ${oneLine((err as Error).message)}`);
-    return false;
-  }
-  let status: number;
-  let text: string;
-  try {
-    ({ status, text } = await post(fixture, push.body, opts));
-  } catch (err) {
-    console.log(`${file}  -  -  ERROR: ${describeNetworkError(err)}`);
-    return false;
-  }
-  let ack;
-  try {
-    ack = readAck(text);
-  } catch (err) {
-    console.log(`${file}  ${status}  -  ERROR: ${oneLine((err as Error).message)}`);
-    return false;
-  }
-  const head = `${file}  ${status}  ${ack.ackCode}  ${oneLine(ack.reason)}`;
-  if (push.expect === undefined) {
-    console.log(head);
-    return true;
-  }
-  const mismatches = checkAck(ack, push.expect);
-  if (status !== 200) mismatches.unshift(`HTTP ${status}, expected 200`);
-  console.log(mismatches.length === 0 ? `${head}  ok` : `${head}  MISMATCH: ${oneLine(mismatches.join('; '))}`);
-  return mismatches.length === 0;
-}
-
-function describeNetworkError(err: unknown): string {
-  const e = err as { name?: string; code?: string; message?: string };
-  if (e.name === 'TimeoutError') return 'timed out';
-  return oneLine([e.code, e.message].filter(Boolean).join(' ') || String(err));
-}
-
-/** Runs the CLI; resolves to the process exit code. */
-export async function replay(argv: string[]): Promise<number> {
-  let opts: Options | null;
-  try {
-    opts = parseOptions(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`replay: ${err.message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (opts === null) {
-    console.log(USAGE);
-    return 0;
-  }
-  const freshGuids = opts.freshGuid ? new Map<string, string>() : null;
-  let failed = 0;
-  for (const file of opts.files) {
-    if (!(await replayOne(file, opts, freshGuids))) failed += 1;
-  }
-  console.error(`replay: ${opts.files.length} file(s), ${failed} failed`);
-  return failed === 0 ? 0 : 1;
+/**
+ * The first SIGINT/SIGTERM stops the replay and lets the bindings be removed; a second one exits at
+ * once, saying what may be left behind.
+ */
+function onInterrupt(prefix: () => string | null): { signal: AbortSignal; exitCode(): number | null; dispose(): void } {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | null = null;
+  const exitCodeOf = (s: NodeJS.Signals): number => (s === 'SIGINT' ? 130 : 143);
+  const handler = (signal: NodeJS.Signals): void => {
+    const p = prefix();
+    if (received !== null) {
+      console.error(`replay: ${signal} again: exiting now${p === null ? '' : `; test bindings may be left: search the admin page's employees for ${p}`}`);
+      process.exit(exitCodeOf(signal));
+    }
+    received = signal;
+    console.error(`replay: ${signal}: stopping${p === null ? '' : ' and removing the test bindings'}`);
+    controller.abort();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: controller.signal,
+    exitCode: () => (received === null ? null : exitCodeOf(received)),
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
 }
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;

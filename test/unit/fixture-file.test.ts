@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { checkAck, listFixtures, loadFixture, readAck, withFreshGuid } from '../../src/cli/fixture-file.js';
+import { checkAck, listFixtures, loadEmployees, loadFixture, readAck, withEmployeeNoPrefix, withFreshGuid } from '../../src/cli/fixture-file.js';
 import type { Fixture, FixtureExpect, ReadAck } from '../../src/cli/fixture-file.js';
 import { replay } from '../../src/cli/replay.js';
+import { bearerOf } from '../../src/cli/replay-options.js';
+import { hintFor, maskOpenid, newRunPrefix, planner, resolveMode, testBindings, type Step } from '../../src/cli/replay-plan.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
 const LIMIT = 2048;
@@ -283,7 +285,9 @@ describe('the fixture corpus', () => {
     }
     if (e.guid) expect(f.body.includes(e.guid), 'GUID occurs in the body bytes').toBe(true);
     if (e.ackCode === 'AA') expect(e.reason ?? e.reasonStartsWith).toMatch(/^处理成功/);
-    if (f.requires !== undefined) expect(f.requires).toBe('database-down');
+    if (f.requires !== undefined) expect(['database-down', 'fake-wechat']).toContain(f.requires);
+    // Only the fake WeChat fails on cue: a replay elsewhere must know to skip these.
+    if (/^微信(发送失败|接口调用失败)/.test(e.reason ?? e.reasonStartsWith ?? '')) expect(f.requires).toBe('fake-wechat');
   });
 
   it('splits long texts only where needed, at list-item boundaries', () => {
@@ -351,14 +355,14 @@ describe('the fixture corpus', () => {
 const GUID_IN_BODY = /extension=(?:"|&quot;)([0-9A-F-]{36})/;
 
 describe('replay CLI', () => {
-  const received: Array<{ contentType: string; soapAction: string; body: Buffer }> = [];
+  const received: Array<{ contentType: string; soapAction: string; pushToken: string; body: Buffer }> = [];
   let url = '';
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      received.push({ contentType: req.headers['content-type'] ?? '', soapAction: String(req.headers.soapaction ?? ''), body });
+      received.push({ contentType: req.headers['content-type'] ?? '', soapAction: String(req.headers.soapaction ?? ''), pushToken: String(req.headers['x-push-token'] ?? ''), body });
       const text = body.toString('latin1');
       const guid = GUID_IN_BODY.exec(text)?.[1] ?? '';
       const ns = ['http://schemas.xmlsoap.org/soap/envelope/', 'http://www.w3.org/2003/05/soap-envelope'].find((n) => text.includes(n));
@@ -374,12 +378,13 @@ describe('replay CLI', () => {
   });
   afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
 
-  async function run(args: string[]): Promise<{ code: number; lines: string[] }> {
+  async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; lines: string[]; errors: string[] }> {
     const lines: string[] = [];
+    const errors: string[] = [];
     const log = vi.spyOn(console, 'log').mockImplementation((s: string) => void lines.push(s));
-    const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const err = vi.spyOn(console, 'error').mockImplementation((s: string) => void errors.push(s));
     try {
-      return { code: await replay(args), lines };
+      return { code: await replay(args, env), lines, errors };
     } finally {
       log.mockRestore();
       err.mockRestore();
@@ -389,8 +394,8 @@ describe('replay CLI', () => {
   it('posts the exact bytes with the sidecar headers and prints ok', async () => {
     received.length = 0;
     const file = join(FIXTURES, '09-soap11-gbk-declared.xml');
-    const { code, lines } = await run([file, '--url', url]);
-    expect(lines).toEqual([`${file}  200  AA  处理成功  ok`]);
+    const { code, lines } = await run([file, '--url', url, '--wechat', 'fake']);
+    expect(lines).toEqual([`${file}  200  AA  处理成功  ok`, 'replay: 1 file(s): 1 passed, 0 failed, 0 skipped']);
     expect(code).toBe(0);
     expect(received[0]?.body.equals(readFileSync(file))).toBe(true);
     expect(received[0]?.contentType).toBe('text/xml');
@@ -398,16 +403,17 @@ describe('replay CLI', () => {
   });
 
   it('exits 1 on a mismatch and names it', async () => {
-    const { code, lines } = await run([join(FIXTURES, '07-raw-plain-xml.xml'), join(FIXTURES, '38-unbound-employee.xml'), '--url', url]);
+    const { code, lines } = await run([join(FIXTURES, '07-raw-plain-xml.xml'), join(FIXTURES, '38-unbound-employee.xml'), '--url', url, '--wechat', 'fake']);
     expect(code).toBe(1);
-    expect(lines).toHaveLength(2);
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toBe('replay: 2 file(s): 1 passed, 1 failed, 0 skipped');
     expect(lines[0]).toMatch(/07-raw-plain-xml\.xml {2}200 {2}AA {2}处理成功 {2}ok$/);
     expect(lines[1]).toMatch(/MISMATCH: ackCode "AA", expected "AE"/);
   });
 
   it('--fresh-guid gives new GUIDs but keeps a duplicate pair together', async () => {
     received.length = 0;
-    const { code } = await run([join(FIXTURES, '22-duplicate-first.xml'), join(FIXTURES, '23-duplicate-resend.xml'), join(FIXTURES, '07-raw-plain-xml.xml'), '--fresh-guid', '--url', url]);
+    const { code } = await run([join(FIXTURES, '22-duplicate-first.xml'), join(FIXTURES, '23-duplicate-resend.xml'), join(FIXTURES, '07-raw-plain-xml.xml'), '--fresh-guid', '--url', url, '--wechat', 'fake']);
     const guids = received.map((r) => GUID_IN_BODY.exec(r.body.toString('latin1'))?.[1]);
     expect(code).toBe(0);
     expect(guids[0]).toBe(guids[1]);
@@ -417,13 +423,248 @@ describe('replay CLI', () => {
   });
 
   it('prints a line and goes on after a network error', async () => {
-    const { code, lines } = await run([join(FIXTURES, '07-raw-plain-xml.xml'), '--url', 'http://127.0.0.1:9/push', '--timeout', '2000']);
+    const { code, lines } = await run([join(FIXTURES, '07-raw-plain-xml.xml'), '--url', 'http://127.0.0.1:9/push', '--timeout', '2000', '--wechat', 'fake']);
     expect(code).toBe(1);
-    expect(lines).toHaveLength(1);
+    expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/ERROR: .*ECONNREFUSED/);
   });
 
-  it.each([[[]], [['--bogus', FIXTURES]], [[FIXTURES, '--timeout', 'soon']], [[FIXTURES, '--url', 'not a url']], [['no/such/file.xml']]])('exits 2 on bad usage %j', async (args) => {
+  it('sends --push-token (or env PUSH_TOKEN) as X-Push-Token', async () => {
+    received.length = 0;
+    const file = join(FIXTURES, '07-raw-plain-xml.xml');
+    expect((await run([file, '--url', url, '--wechat', 'fake', '--push-token', 'p-secret-1'])).code).toBe(0);
+    expect((await run([file, '--url', url, '--wechat', 'fake'], { PUSH_TOKEN: 'p-secret-2' })).code).toBe(0);
+    expect(received.map((r) => r.pushToken)).toEqual(['p-secret-1', 'p-secret-2']);
+  });
+
+  it('skips, with the reason, what cannot hold for the bridge, and skips are not failures', async () => {
+    const { code, lines } = await run([join(FIXTURES, '07-raw-plain-xml.xml'), join(FIXTURES, '40-wechat-err45015.xml'), join(FIXTURES, '45-database-down.xml'), '--url', url, '--wechat', 'sandbox']);
+    expect(lines[0]).toMatch(/07-raw-plain-xml\.xml {2}200 {2}AA {2}处理成功 {2}MISMATCH: reason "处理成功", expected to start with "处理成功（沙箱模式"/);
+    expect(lines[1]).toMatch(/40-wechat-err45015\.xml {2}- {2}- {2}SKIPPED: needs WeChat to fail on cue .*sandbox/);
+    expect(lines[2]).toMatch(/45-database-down\.xml {2}- {2}- {2}SKIPPED: needs the bridge's Postgres to be stopped/);
+    expect(lines[3]).toBe('replay: 3 file(s): 0 passed, 1 failed, 2 skipped');
+    expect(code).toBe(1);
+    const skippedOnly = await run([join(FIXTURES, '45-database-down.xml'), '--url', url, '--wechat', 'fake']);
+    expect(skippedOnly.code).toBe(0);
+  });
+
+  it('refuses to guess what answers a bridge it cannot ask', async () => {
+    const { code, errors } = await run([join(FIXTURES, '07-raw-plain-xml.xml'), '--url', url]);
+    expect(code).toBe(2);
+    expect(errors.join('\n')).toMatch(/--wechat sandbox\|fake\|real/);
+  });
+
+  it.each([
+    [[]],
+    [['--bogus', FIXTURES]],
+    [[FIXTURES, '--timeout', 'soon']],
+    [[FIXTURES, '--url', 'not a url']],
+    [['no/such/file.xml']],
+    [[FIXTURES, '--wechat', 'staging']],
+    [[FIXTURES, '--bind', '--wechat', 'fake']],
+    [[FIXTURES, '--wechat', 'real', '--token', 't0ken-123']],
+    [[FIXTURES, '--openid', 'oTESTERabcdefghijklmnop1234', '--wechat', 'real', '--token', 't0ken-123']],
+    [[FIXTURES, '--bind', '--openid', 'o!', '--token', 't0ken-123']],
+    [[FIXTURES, '--bind', '--openid', 'oTESTERabcdefghijklmnop1234', '--wechat', 'fake', '--token', 't0ken-123']],
+    [[FIXTURES, '--max-texts', '3', '--wechat', 'fake']],
+    [[FIXTURES, '--admin-url', 'ftp://x', '--wechat', 'fake']],
+  ])('exits 2 on bad usage %j', async (args) => {
     expect((await run(args)).code).toBe(2);
+  });
+});
+
+describe('withEmployeeNoPrefix', () => {
+  const P = 'REPLAY-TEST-0A1B2C3D-';
+  const load = (name: string): Fixture => loadFixture(join(FIXTURES, name));
+
+  /** The only change is the prefix, inserted `times` times: every other byte is where it was. */
+  function expectOnlyInserted(before: Buffer, after: Buffer, times: number): void {
+    const text = after.toString('latin1');
+    expect(text.split(P).length - 1).toBe(times);
+    expect(Buffer.from(text.split(P).join(''), 'latin1').equals(before)).toBe(true);
+  }
+
+  it('prefixes the value in plain UTF-8 XML and in a SOAP CDATA payload', () => {
+    for (const [name, no] of [['07-raw-plain-xml.xml', '10102'], ['01-soap11-dhcc-cdata.xml', '10086'], ['17-leading-zero-long-card.xml', '000123']] as const) {
+      const f = load(name);
+      const out = withEmployeeNoPrefix(f.body, P);
+      expectOnlyInserted(f.body, out, 1);
+      expect(out.toString('utf8')).toContain(`<employee_no>${P}${no}</employee_no>`);
+    }
+  });
+
+  it('leaves GBK and GB18030 bytes intact around the value', () => {
+    const gbk = load('09-soap11-gbk-declared.xml');
+    const out = withEmployeeNoPrefix(gbk.body, P);
+    expectOnlyInserted(gbk.body, out, 1);
+    expect(iconv.decode(out, 'gbk')).toBe(iconv.decode(gbk.body, 'gbk').replace('<employee_no>10090<', `<employee_no>${P}10090<`));
+    expect(iconv.decode(out, 'gbk')).toContain('糖尿病足创面修复临床研究');
+    const gb18030 = load('29-raw-gb18030-4byte.xml');
+    const out18030 = withEmployeeNoPrefix(gb18030.body, P);
+    expectOnlyInserted(gb18030.body, out18030, 1);
+    expect(iconv.decode(out18030, 'gb18030')).toContain('𠮷晓明');
+    expect(iconv.decode(out18030, 'gb18030')).toContain(`<employee_no>${P}10101</employee_no>`);
+  });
+
+  it('finds the element escaped once and twice', () => {
+    const once = load('05-raw-escaped-once.txt');
+    const outOnce = withEmployeeNoPrefix(once.body, P);
+    expectOnlyInserted(once.body, outOnce, 1);
+    expect(outOnce.toString('utf8')).toContain(`&lt;employee_no&gt;${P}10086&lt;/employee_no&gt;`);
+    const twice = load('06-raw-escaped-twice.txt');
+    const outTwice = withEmployeeNoPrefix(twice.body, P);
+    expectOnlyInserted(twice.body, outTwice, 1);
+    expect(outTwice.toString('utf8')).toContain(`&amp;lt;employee_no&amp;gt;${P}10088&amp;lt;/employee_no&amp;gt;`);
+    const soap12 = load('02-soap12-hl7-escaped.xml');
+    expect(withEmployeeNoPrefix(soap12.body, P).toString('utf8')).toContain(`&lt;employee_no&gt;${P}10088&lt;/employee_no&gt;`);
+  });
+
+  it('finds the element percent-encoded in a form body, and escaped inside one', () => {
+    const form = load('08-form-urlencoded.form');
+    const out = withEmployeeNoPrefix(form.body, P);
+    expectOnlyInserted(form.body, out, 1);
+    const message = new URLSearchParams(out.toString('latin1')).get('message') ?? '';
+    expect(message).toContain(`<employee_no>${P}10086</employee_no>`);
+    expect(message).toBe((new URLSearchParams(form.body.toString('latin1')).get('message') ?? '').replace('>10086<', `>${P}10086<`));
+    const escapedInForm = Buffer.from('action=GCP0001&message=%26lt%3Brequest%26gt%3B%26lt%3Bemployee_no%26gt%3B+10086+%26lt%3B%2Femployee_no%26gt%3B');
+    expect(new URLSearchParams(withEmployeeNoPrefix(escapedInForm, P).toString('latin1')).get('message')).toBe(`&lt;request&gt;&lt;employee_no&gt; ${P}10086 &lt;/employee_no&gt;`);
+  });
+
+  it('keeps white space around the value, and an empty value or element empty', () => {
+    const rewrite = (xml: string): string => withEmployeeNoPrefix(Buffer.from(xml), P).toString();
+    expect(rewrite('<r><employee_no>\n   10086 \n</employee_no></r>')).toBe(`<r><employee_no>\n   ${P}10086 \n</employee_no></r>`);
+    expect(rewrite('<r><employee_no/><employee_no></employee_no><employee_no>  </employee_no></r>')).toBe('<r><employee_no/><employee_no></employee_no><employee_no>  </employee_no></r>');
+    expect(rewrite('<r><hl7:employee_no type="x">1</hl7:employee_no ><employee_no_type>2</employee_no_type></r>')).toBe(`<r><hl7:employee_no type="x">${P}1</hl7:employee_no ><employee_no_type>2</employee_no_type></r>`);
+    expect(rewrite('<a><employee_no>1</employee_no></a><b><employee_no>2</employee_no></b>')).toBe(`<a><employee_no>${P}1</employee_no></a><b><employee_no>${P}2</employee_no></b>`);
+  });
+
+  it('refuses a body whose employee_no it cannot place, rather than send it unprefixed', () => {
+    for (const xml of ['<r>&#60;employee_no&#62;10086&#60;/employee_no&#62;</r>', '<r><!-- employee_no --><employee_no>1</employee_no></r>', '<r><employee_no>1</r>']) {
+      expect(() => withEmployeeNoPrefix(Buffer.from(xml), P), xml).toThrow(/no real employee/);
+    }
+    expect(() => withEmployeeNoPrefix(Buffer.from('<employee_no>1</employee_no>'), 'P<')).toThrow(/prefix/);
+    expect(() => withEmployeeNoPrefix(Buffer.from('<employee_no>1</employee_no>'), '测试')).toThrow(/prefix/);
+  });
+
+  it('rewrites every fixture that names an employee, and only those', () => {
+    for (const file of listFixtures(FIXTURES)) {
+      const f = loadFixture(file);
+      const out = withEmployeeNoPrefix(withFreshGuid(f, 'A0B1C2D3-E4F5-4A6B-8C7D-9E0F1A2B3C4D'), P);
+      const named = /employee_no/i.test(f.body.toString('latin1'));
+      expect(out.toString('latin1').split(P).length - 1, basename(file)).toBe(named ? 1 : 0);
+    }
+  });
+});
+
+describe('loadEmployees', () => {
+  let tmp: string;
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'employees-'));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('reads the fixture bindings, inactive one included', () => {
+    const employees = loadEmployees(join(FIXTURES, 'employees.json'));
+    expect(employees.find((e) => e.employeeNo === '000123')?.active).toBe(true);
+    expect(employees.find((e) => e.employeeNo === '10099')?.active).toBe(false);
+  });
+
+  it('fills in name and active, and names a broken entry', () => {
+    const file = join(tmp, 'employees.json');
+    writeFileSync(file, '[{"employeeNo": "1", "openid": "oABCDEF"}]');
+    expect(loadEmployees(file)).toEqual([{ employeeNo: '1', openid: 'oABCDEF', name: '', active: true }]);
+    for (const bad of ['{}', '[{"openid": "oABCDEF"}]', '[{"employeeNo": "1", "openid": "oABCDEF", "active": "yes"}]']) {
+      writeFileSync(file, bad);
+      expect(() => loadEmployees(file), bad).toThrow(/employees\.json/);
+    }
+  });
+});
+
+describe('replay plan', () => {
+  const corpus = listFixtures(FIXTURES).map((f) => loadFixture(f));
+  const byNo = (nn: string): Fixture => corpus.find((f) => f.name.startsWith(`${nn}-`))!;
+  const planAll = (ctx: Parameters<typeof planner>[0]): Map<string, Step> => {
+    const plan = planner(ctx);
+    return new Map(corpus.map((f) => [f.name.slice(0, 2), plan(f)]));
+  };
+  const skipped = (steps: Map<string, Step>): string[] => [...steps].filter(([, s]) => s.kind === 'skip').map(([nn]) => nn);
+
+  it('sandbox: first pushes expect the sandbox answer; WeChat errors and the outage are skipped', () => {
+    const steps = planAll({ mode: 'sandbox', ownOpenid: false, textBudget: null });
+    expect(skipped(steps)).toEqual(['40', '41', '42', '43', '44', '45', '48', '49']);
+    expect(steps.get('01')).toEqual({ kind: 'push', expect: expect.objectContaining({ ackCode: 'AA', reasonStartsWith: '处理成功（沙箱模式' }) });
+    const first = steps.get('01');
+    expect(first?.kind === 'push' && first.expect?.reason).toBeUndefined();
+    expect(steps.get('23')).toEqual({ kind: 'push', expect: byNo('23').expect }); // a duplicate: 处理成功（重复消息…）
+    expect(steps.get('38')).toEqual({ kind: 'push', expect: byNo('38').expect });
+    expect(steps.get('45')).toEqual({ kind: 'skip', reason: expect.stringMatching(/Postgres/) });
+    expect(steps.get('40')).toEqual({ kind: 'skip', reason: expect.stringMatching(/fake WeChat.*sandbox/) });
+  });
+
+  it('fake WeChat: everything as written but the outage', () => {
+    const steps = planAll({ mode: 'fake', ownOpenid: false, textBudget: null });
+    expect(skipped(steps)).toEqual(['45']);
+    expect(steps.get('42')).toEqual({ kind: 'push', expect: byNo('42').expect });
+  });
+
+  it('real WeChat: without --openid nothing is sent, and pairs follow their first push', () => {
+    const steps = planAll({ mode: 'real', ownOpenid: false, textBudget: null });
+    const pushed = [...steps].filter(([, s]) => s.kind === 'push').map(([nn]) => nn);
+    expect(pushed).toEqual(['30', '31', '32', '33', '34', '35', '36', '37', '38', '39', '46', '47']);
+    expect(steps.get('01')).toEqual({ kind: 'skip', reason: expect.stringMatching(/--openid/) });
+    expect(steps.get('25')).toEqual({ kind: 'skip', reason: 'the first push of its GUID (24-guid-conflict-first.xml) was skipped' });
+    expect(steps.get('41')).toEqual({ kind: 'skip', reason: expect.stringMatching(/real WeChat does not/) });
+  });
+
+  it('real WeChat with --openid: sends in order up to the text budget', () => {
+    const steps = planAll({ mode: 'real', ownOpenid: true, textBudget: 5 });
+    const sent = [...steps].filter(([nn, s]) => s.kind === 'push' && (byNo(nn).expect?.texts?.length ?? 0) > 0).map(([nn]) => nn);
+    expect(sent).toEqual(['01', '02', '03', '04', '05']);
+    expect(steps.get('06')).toEqual({ kind: 'skip', reason: expect.stringMatching(/--max-texts 5/) });
+    expect(steps.get('23')?.kind).toBe('skip');
+    expect(steps.get('39')?.kind).toBe('push');
+    const all = planAll({ mode: 'real', ownOpenid: true, textBudget: 1000 });
+    expect(skipped(all)).toEqual(['40', '41', '42', '43', '44', '45', '48', '49']);
+  });
+
+  it('skips a requirement it does not know, naming it', () => {
+    const f: Fixture = { ...byNo('07'), requires: 'ldap-down' };
+    expect(planner({ mode: 'fake', ownOpenid: false, textBudget: null })(f)).toEqual({ kind: 'skip', reason: 'needs "ldap-down", which this replay cannot arrange' });
+  });
+
+  it('resolves the mode from the option, else the bridge, else refuses to guess', () => {
+    expect(resolveMode('fake', true, false)).toBe('fake');
+    expect(resolveMode(null, true, false)).toBe('sandbox');
+    expect(resolveMode(null, false, true)).toBe('real');
+    expect(() => resolveMode(null, false, false)).toThrow(/--wechat fake.*--wechat real/);
+    expect(() => resolveMode(null, null, false)).toThrow(/--token/);
+    expect(() => resolveMode(null, true, true)).toThrow(/sandbox/);
+  });
+
+  it('binds under the run prefix, with the tester openid when given', () => {
+    const employees = loadEmployees(join(FIXTURES, 'employees.json'));
+    const prefix = newRunPrefix();
+    expect(prefix).toMatch(/^REPLAY-TEST-[0-9A-F]{8}-$/);
+    expect(newRunPrefix()).not.toBe(prefix);
+    const own = testBindings(employees, prefix, 'oTESTERabcdefghijklmnop1234');
+    expect(own.map((b) => b.employeeNo)).toEqual(employees.map((e) => `${prefix}${e.employeeNo}`));
+    expect(new Set(own.map((b) => b.openid))).toEqual(new Set(['oTESTERabcdefghijklmnop1234']));
+    expect(own.map((b) => b.active)).toEqual(employees.map((e) => e.active));
+    expect(testBindings(employees, prefix, null).map((b) => b.openid)).toEqual(employees.map((e) => e.openid));
+  });
+
+  it('reads the bearer token out of an ADMIN_TOKEN setting', () => {
+    expect(bearerOf('s3cret-token')).toBe('s3cret-token');
+    expect(bearerOf('ops:tok-1,audit:tok-2')).toBe('tok-1');
+    expect(bearerOf('ops:tok-1')).toBe('tok-1');
+    expect(bearerOf(' ')).toBeNull();
+    expect(bearerOf(undefined)).toBeNull();
+  });
+
+  it('hints at the next step for WeChat refusals on the real WeChat only', () => {
+    expect(hintFor('real', '微信发送失败(45047): out of response count limit rid: 1')).toMatch(/48 h/);
+    expect(hintFor('fake', '微信发送失败(45047): out of response count limit rid: 1')).toBeNull();
+    expect(hintFor('real', '工号关联账号不存在')).toBeNull();
+    expect(maskOpenid('oE2XCwQb6WdYSo54avF41qKoU3rY')).toBe('oE2X…U3rY');
   });
 });

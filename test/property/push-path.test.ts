@@ -10,6 +10,8 @@ import {
   expectedApproval,
   fieldValue,
   fixtureBodies,
+  illegalCharReference,
+  type InsertionPoint,
   mutate,
   mutationArb,
   purePush,
@@ -40,6 +42,24 @@ describe('the push path (property)', () => {
         expect(answer.contentType).toBe(push.kind === 'soap12' ? 'application/soap+xml; charset=utf-8' : 'text/xml; charset=utf-8');
       }),
       { numRuns: 400 },
+    );
+  });
+
+  // XML 1.0 forbids C0 controls (but tab, LF, CR) and U+FFFE/U+FFFF even written as references, so a
+  // payload carrying `&#1;` is not XML: contract §4, `AE 消息格式错误…`, whether the reference sits in an
+  // attribute or in text and however many envelopes and escaping layers are around it.
+  it('refuses a payload carrying a character reference XML forbids (&#0;, &#x1F;, &#xFFFE;) as a format error', () => {
+    const place = fc.constantFrom<InsertionPoint>('guid', 'creationTime', 'root', 'request', 'employee_no');
+    fc.assert(
+      fc.property(approvalArb(), wrappingArb, charsetArb, place, illegalCharReference, (approval, wrapping, charset, at, reference) => {
+        const push = wrap(approval, wrapping, charset, { at, text: reference });
+        const answer = purePush(push.body, push.contentType);
+        expect(answer.outcome.code).toBe('MALFORMED');
+        const ack = readAnswer(answer);
+        expect(ack.typeCode).toBe('AE');
+        expect(ack.reason).toMatch(/^消息格式错误/);
+      }),
+      { numRuns: 300 },
     );
   });
 

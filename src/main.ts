@@ -22,11 +22,15 @@ function readConfig(): Config {
   }
 }
 
-function onSignals(service: Service, log: Logger): void {
-  let signalled = false;
-  const shutdown = (signal: string): void => {
-    if (signalled) return;
-    signalled = true;
+/**
+ * Signal handlers go in before anything starts: a SIGTERM that arrives while the service is still
+ * starting (its port may already answer) must not kill node by default and orphan its Postgres.
+ * Such a signal stops the service as soon as it is up.
+ */
+function onSignals(log: Logger): (service: Service) => void {
+  let signal: string | null = null;
+  let running: Service | null = null;
+  const shutdown = (service: Service): void => {
     log.info({ signal }, 'shutting down: finishing in-flight pushes');
     service.stop().then(
       () => {
@@ -39,13 +43,24 @@ function onSignals(service: Service, log: Logger): void {
       },
     );
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(name, () => {
+      if (signal !== null) return;
+      signal = name;
+      if (running) shutdown(running);
+      else log.info({ signal }, 'signal during start-up: stopping as soon as the bridge is up');
+    });
+  }
+  return (service) => {
+    running = service;
+    if (signal !== null) shutdown(service);
+  };
 }
 
 const config = readConfig();
 const log = createLogger(config.logLevel);
 const started = performance.now();
+const serviceUp = onSignals(log);
 
 // A crash still exits non-zero and still stops the embedded Postgres (its process-exit hook).
 process.on('uncaughtException', (err) => {
@@ -75,4 +90,4 @@ try {
   fail(EXIT.failed, `start-up failed: ${message}`);
 }
 log.info({ url: service.url, instance: service.instanceId, ms: Math.round(performance.now() - started), sandbox: config.wechat.appId === null }, 'bridge listening');
-onSignals(service, log);
+serviceUp(service);

@@ -85,6 +85,17 @@ it('stops node and Postgres when SIGTERM goes to the `npm start` process, and np
   expect(await next.exited).toBe(0);
 }, 90_000);
 
+it('stops cleanly, Postgres included, when SIGTERM arrives while it is still starting', async () => {
+  const starting = start();
+  for (let i = 0; i < 300 && !starting.output().includes('embedded Postgres running'); i++) await new Promise((r) => setTimeout(r, 20));
+  expect(starting.output()).toContain('embedded Postgres running');
+  const postgres = postmasterPid(dataDir);
+  starting.child.kill('SIGTERM');
+  expect(await starting.exited).toBe(0);
+  for (let i = 0; i < 50 && isAlive(postgres); i++) await new Promise((r) => setTimeout(r, 100));
+  expect(isAlive(postgres)).toBe(false);
+}, 60_000);
+
 it('keeps a generated admin token in DATA_DIR (0600), prints it only when made, and accepts it after a restart', async () => {
   const own = await mkdtemp(path.join(tmpdir(), 'bridge-token-'));
   const noToken = { ...env, DATA_DIR: own, ADMIN_TOKEN: '' };

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { DEFAULT_MAX_PARTS } from './push/split.js';
 
 // Every environment variable the bridge reads, validated once at start-up. A bad value stops the
 // process with one line naming the variable (contract §2).
@@ -21,6 +22,8 @@ export interface Config {
   /** Null when ADMIN_TOKEN is unset: the token kept in DATA_DIR/admin-token is used (admin/token-file.ts). */
   adminTokens: AdminCredential[] | null;
   pushMaxBytes: number;
+  /** Push body bytes being read and processed at once (PUSH_MAX_INFLIGHT_BYTES); more wait, then are turned away. */
+  pushMaxInflightBytes: number;
   /** CIDR ranges allowed to push; empty: everyone. */
   pushAllowIps: Cidr[];
   /** Shared secret a push must carry (X-Push-Token header or ?token=); null: none required. */
@@ -47,6 +50,8 @@ export interface WechatConfig {
   timeoutMs: number;
   maxRetries: number;
   maxConnections: number;
+  /** At most this many messages per push; a longer text is shortened with a closing notice. */
+  maxParts: number;
 }
 
 export class ConfigError extends Error {
@@ -99,10 +104,12 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: int('WECHAT_TIMEOUT_MS', 5000, 100, 14000),
       maxRetries: int('WECHAT_MAX_RETRIES', 3, 0, 10),
       maxConnections: int('WECHAT_MAX_CONNECTIONS', 256, 1, 4096),
+      maxParts: int('WECHAT_MAX_PARTS', DEFAULT_MAX_PARTS, 1, 50),
     },
     bridgeId: get('BRIDGE_ID') ?? 'WECHAT-BRIDGE',
     adminTokens: adminTokenRaw === undefined ? null : adminTokens(adminTokenRaw),
     pushMaxBytes: int('PUSH_MAX_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    pushMaxInflightBytes: int('PUSH_MAX_INFLIGHT_BYTES', 16 * 1024 * 1024, 64 * 1024, 4 * 1024 * 1024 * 1024),
     pushAllowIps: cidrList(get('PUSH_ALLOW_IPS')),
     pushToken: get('PUSH_TOKEN') ?? null,
     trustProxy: trustProxy(get('TRUST_PROXY')),
@@ -172,7 +179,9 @@ function cidrList(raw: string | undefined): Cidr[] {
 /** `true`/`false`, a hop count, or a comma list of proxy addresses/ranges (Express `trust proxy`). */
 function trustProxy(raw: string | undefined): boolean | number | string[] {
   if (raw === undefined || raw === 'false') return false;
-  if (raw === 'true') return true;
+  // `true` would believe the left-most X-Forwarded-For entry, which any client writes itself. Read
+  // it as one proxy: the right-most entry, the address our proxy saw, is the client.
+  if (raw === 'true') return 1;
   if (/^\d+$/.test(raw)) return Number(raw);
   const list = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
   for (const entry of list) {

@@ -1,18 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { hostname } from 'node:os';
 import type { DataSource } from 'typeorm';
 import { adminTokenFromDataDir } from './admin/token-file.js';
 import { createApp } from './app.js';
 import { ConfigError, type Config } from './config.js';
-import { createDataSource, createRelaxedPool, Db } from './db/database.js';
+import { createDataSource, Db } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './log.js';
 import { Metrics, type PoolStats } from './metrics.js';
 import { Deliverer } from './push/deliver.js';
 import { PushPipeline } from './push/pipeline.js';
+import { refusalAnswer } from './push/route.js';
 import { MessageLog } from './push/record.js';
 import { WechatApi } from './wechat/api.js';
 import { TokenProvider } from './wechat/token.js';
@@ -49,7 +51,7 @@ export async function startService(config: Config, log: Logger, options: StartOp
     }
     const dataSource = createDataSource({ url: databaseUrl, poolSize: config.dbPoolSize });
     await initialize(dataSource, log);
-    db = new Db(dataSource, createRelaxedPool({ url: databaseUrl, poolSize: Math.max(2, Math.ceil(config.dbPoolSize / 2)) }));
+    db = new Db(dataSource);
     await migrate(dataSource, log);
     return await startWith(config, log, db, embedded);
   } catch (err) {
@@ -72,11 +74,12 @@ async function startWith(config: Config, log: Logger, db: Db, embedded: Embedded
   const api = sandbox ? null : new WechatApi(config.wechat, metrics);
   const tokens = api && appId && secret ? new TokenProvider(db, api, { ...config.wechat, appId, secret }, instanceId, log, metrics) : null;
   const deliverer = api && tokens ? new Deliverer(api, tokens, config.wechat, metrics) : null;
-  const pipeline = new PushPipeline({ bridgeId: config.bridgeId, messages, deliverer, log, metrics });
+  const pipeline = new PushPipeline({ bridgeId: config.bridgeId, messages, deliverer, log, metrics, maxParts: config.wechat.maxParts });
   const adminTokens = config.adminTokens ?? [await adminTokenFromDataDir(config.dataDir, log)];
   const app = createApp({ db, pipeline, metrics, config: { ...config, adminTokens }, sandbox, log });
 
   const server = await listen(app, config);
+  const inFlight = trackInFlight(server);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   messages.claimant = `${hostname()}:${port}`;
@@ -84,13 +87,14 @@ async function startWith(config: Config, log: Logger, db: Db, embedded: Embedded
   const abandoned = await messages.markAbandoned(startedAt);
   if (abandoned > 0) log.warn({ count: abandoned }, 'messages interrupted mid-delivery are marked of unknown outcome; check and resend them');
   const sweeper = setInterval(() => {
-    messages.markAbandoned().catch(() => undefined);
+    messages.markAbandoned().catch((err: unknown) => log.warn({ err }, 'could not release abandoned claims (database unavailable?); trying again shortly'));
   }, SWEEP_INTERVAL_MS).unref();
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
 
   let stopping: Promise<void> | null = null;
   const stop = async (): Promise<void> => {
     clearInterval(sweeper);
+    inFlight.closeAfterResponse();
     await closeServer(server, config.shutdownGraceMs, log);
     await api?.close().catch(() => undefined);
     await db.close();
@@ -150,13 +154,55 @@ async function assertPortFree(config: Config): Promise<void> {
 
 function listen(app: ReturnType<typeof createApp>, config: Config): Promise<Server> {
   return new Promise((resolve, reject) => {
-    // A request must arrive whole within REQUEST_TIMEOUT_MS (slow-drip bodies are cut off, 408);
-    // idle keep-alive connections from the ERP stay open a little longer than typical proxies keep theirs.
-    const server = createServer({ requestTimeout: config.requestTimeoutMs, headersTimeout: Math.min(config.requestTimeoutMs, 10_000), connectionsCheckingInterval: 1000 }, app);
+    // The push route times a slow body itself (408 with an ack); Node's own request timeout stays
+    // behind it as a safety net. Idle keep-alive connections from the ERP stay open a little longer
+    // than typical proxies keep theirs.
+    const server = createServer(
+      { requestTimeout: config.requestTimeoutMs + 5_000, headersTimeout: Math.min(config.requestTimeoutMs, 10_000), connectionsCheckingInterval: 1000 },
+      app,
+    );
     server.keepAliveTimeout = 65_000;
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerBrokenRequest(err, socket, config.bridgeId));
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve(server));
   });
+}
+
+/**
+ * A request the HTTP parser refuses (broken framing, a header too large, headers too slow) still
+ * gets an AE ack, bare, since its envelope is unknown.
+ */
+function answerBrokenRequest(err: NodeJS.ErrnoException, socket: Duplex, bridgeId: string): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const [status, text, reason] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT'
+      ? [408, 'Request Timeout', '消息格式错误：请求未在时限内收完']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', '消息格式错误：请求头过大']
+        : [400, 'Bad Request', '消息格式错误：HTTP请求格式错误'];
+  const answer = refusalAnswer(bridgeId, reason, undefined, undefined);
+  const body = Buffer.from(answer.body, 'utf8');
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: ${answer.contentType}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${answer.body}`);
+}
+
+/** Responses still to be written: on shutdown they say `Connection: close`, so no client sends another request into a closing socket. */
+function trackInFlight(server: Server): { closeAfterResponse(): void } {
+  const open = new Set<ServerResponse>();
+  let closing = false;
+  server.on('request', (_req, res: ServerResponse) => {
+    if (closing) res.shouldKeepAlive = false;
+    open.add(res);
+    res.once('close', () => open.delete(res));
+  });
+  return {
+    closeAfterResponse() {
+      closing = true;
+      for (const res of open) if (!res.headersSent) res.shouldKeepAlive = false;
+    },
+  };
 }
 
 /** Stop accepting, let in-flight requests finish (bounded by SHUTDOWN_GRACE_MS), then cut the rest. */

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
 
@@ -33,24 +33,9 @@ export function createDataSource({ url, poolSize }: PoolOptions): DataSource {
   });
 }
 
-/**
- * A small second pool whose commits do not wait for the WAL flush (synchronous_commit=off), for
- * writes whose loss in a database crash leaves nothing worse than a bridge crash at the same
- * moment would: the outcome of a delivery, which then reads "unknown". Claims never use it: a
- * push is durably recorded before anything is sent.
- */
-export function createRelaxedPool({ url, poolSize }: PoolOptions): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, ...POOL_SETTINGS, options: '-c synchronous_commit=off' });
-  pool.on('error', () => undefined); // an idle connection lost with the server; the next query reconnects
-  return pool;
-}
-
 /** Thin SQL helper over the TypeORM pool: rows back, connection released at once. */
 export class Db {
-  constructor(
-    readonly dataSource: DataSource,
-    private readonly relaxed: pg.Pool | null = null,
-  ) {}
+  constructor(readonly dataSource: DataSource) {}
 
   async rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     const runner = this.dataSource.createQueryRunner();
@@ -69,13 +54,12 @@ export class Db {
    * For the statements every push runs: a named prepared statement straight on the pg pool, so
    * Postgres plans it once per connection and no TypeORM query runner is built per call.
    */
-  async prepared<T>(name: string, sql: string, params: unknown[], durability: 'durable' | 'relaxed' = 'durable'): Promise<T[]> {
-    const pool = durability === 'relaxed' && this.relaxed ? this.relaxed : (this.dataSource.driver as unknown as { master: pg.Pool }).master;
+  async prepared<T>(name: string, sql: string, params: unknown[]): Promise<T[]> {
+    const pool = (this.dataSource.driver as unknown as { master: pg.Pool }).master;
     return (await pool.query<T & pg.QueryResultRow>({ name, text: sql, values: params })).rows;
   }
 
   async close(): Promise<void> {
-    await this.relaxed?.end().catch(() => undefined);
     await this.dataSource.destroy().catch(() => undefined);
   }
 

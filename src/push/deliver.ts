@@ -15,6 +15,8 @@ import { TokenError, type TokenProvider } from '../wechat/token.js';
 export interface Delivery {
   outcome: Extract<Outcome, { code: 'DELIVERED' | 'WECHAT_REJECTED' | 'WECHAT_UNREACHABLE' }>;
   attempts: DeliveryAttempt[];
+  /** Parts (1-based) WeChat has accepted, earlier ones included. */
+  accepted: number[];
 }
 
 const TOKEN_ERRCODES = new Set([40001, 40014, 42001]);
@@ -28,13 +30,20 @@ export class Deliverer {
     private readonly metrics: Metrics | null = null,
   ) {}
 
-  async deliver(openid: string, parts: string[], deadline: number): Promise<Delivery> {
+  /**
+   * Sends the parts in order, skipping those WeChat already accepted for this message (a re-push
+   * or resend after part 4 of 4 timed out sends part 4 only), and stops at the first that fails.
+   */
+  async deliver(openid: string, parts: string[], deadline: number, alreadyAccepted: ReadonlySet<number> = new Set()): Promise<Delivery> {
     const attempts: DeliveryAttempt[] = [];
-    for (let part = 0; part < parts.length; part++) {
-      const outcome = await this.sendPart(openid, parts[part]!, part + 1, deadline, attempts);
-      if (outcome.code !== 'DELIVERED') return { outcome, attempts };
+    const accepted = [...alreadyAccepted].filter((p) => p >= 1 && p <= parts.length).sort((a, b) => a - b);
+    for (let part = 1; part <= parts.length; part++) {
+      if (alreadyAccepted.has(part)) continue;
+      const outcome = await this.sendPart(openid, parts[part - 1]!, part, deadline, attempts);
+      if (outcome.code !== 'DELIVERED') return { outcome, attempts, accepted };
+      accepted.push(part);
     }
-    return { outcome: { code: 'DELIVERED' }, attempts };
+    return { outcome: { code: 'DELIVERED' }, attempts, accepted };
   }
 
   private async sendPart(openid: string, content: string, part: number, deadline: number, attempts: DeliveryAttempt[]): Promise<Delivery['outcome']> {

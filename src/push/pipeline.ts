@@ -8,8 +8,8 @@ import type { Deliverer } from './deliver.js';
 import { guessEnvelopeKind } from './envelope.js';
 import { textBlocks } from './format.js';
 import { ackShapeOf, readPush } from './receive.js';
-import { fingerprintOf, type ExistingRow, type MessageLog, type Received } from './record.js';
-import { splitIntoParts } from './split.js';
+import { fingerprintOf, type Claimed, type ExistingRow, type Finish, type MessageLog, type Received } from './record.js';
+import { composeParts, DEFAULT_MAX_PARTS } from './split.js';
 
 // The push path end to end: unwrap envelope → read approval → record (and look up) → format →
 // deliver → acknowledge. Every push ends in exactly one Outcome and one ack, never an exception.
@@ -18,6 +18,8 @@ import { splitIntoParts } from './split.js';
 export const PUSH_BUDGET_MS = 14_000;
 /** Of the last second, how long the final write may hold up the answer. */
 const ANSWER_MARGIN_MS = 700;
+/** While Postgres is away, how often the outcome write is tried again before the answer. */
+const FINISH_RETRY_MS = 250;
 const WAIT_POLL_MS = 100;
 
 export interface PipelineOptions {
@@ -27,6 +29,8 @@ export interface PipelineOptions {
   deliverer: Deliverer | null;
   log: Logger;
   metrics: Metrics | null;
+  /** At most this many WeChat messages per push (WECHAT_MAX_PARTS); the last says the rest is in the ERP. */
+  maxParts?: number;
 }
 
 export interface PushResult extends HttpAnswer {
@@ -34,7 +38,10 @@ export interface PushResult extends HttpAnswer {
   outcome: Outcome;
 }
 
-export type ResendResult = { kind: 'done'; ackCode: string; reason: string } | { kind: 'not-found' } | { kind: 'conflict'; message: string };
+export type ResendResult =
+  | { kind: 'done'; ackCode: string; reason: string; partsSent: number; partsAlreadyAccepted: number }
+  | { kind: 'not-found' }
+  | { kind: 'conflict'; message: string };
 
 type ResendMark = Pick<DeliveryAttempt, 'resend' | 'actor' | 'forced'>;
 
@@ -43,12 +50,18 @@ interface Processed {
   ackXml: string;
 }
 
+interface Delivered extends Processed {
+  partsSent: number;
+  partsAlreadyAccepted: number;
+}
+
 export class PushPipeline {
   constructor(private readonly options: PipelineOptions) {}
 
-  async handle(body: Buffer, contentType: string | undefined): Promise<PushResult> {
+  /** `arrivedAt`: when the request came in; waiting for admission and the body count against the 15 s. */
+  async handle(body: Buffer, contentType: string | undefined, arrivedAt = Date.now()): Promise<PushResult> {
     const started = performance.now();
-    const deadline = Date.now() + PUSH_BUDGET_MS;
+    const deadline = arrivedAt + PUSH_BUDGET_MS;
     const read = readPush(body, contentType);
     const { envelope, addressing } = read;
     let result: Processed;
@@ -59,7 +72,9 @@ export class PushPipeline {
         result = await this.process(received(read.envelope, contentType), read.approval, deadline);
       } catch (err) {
         // Postgres unavailable (or any fault of ours): nothing was sent, the ERP may push again.
-        this.options.log.error({ guid: addressing.guid, err: errorText(err) }, 'push could not be processed');
+        const cause = databaseCause(err);
+        this.options.metrics?.dbFailures.inc({ cause });
+        this.options.log.error({ guid: addressing.guid, cause, err: errorText(err) }, 'push could not be processed');
         result = this.ack({ code: 'BUSY' }, addressing);
       }
     }
@@ -72,7 +87,7 @@ export class PushPipeline {
     const fingerprint = fingerprintOf(approval);
     for (;;) {
       const claim = await this.options.messages.claim(rec, approval, fingerprint);
-      if (claim.kind === 'claimed') return this.deliverClaimed(claim.id, claim.openid, approval, deadline);
+      if (claim.kind === 'claimed') return this.deliverClaimed(claim, approval, deadline);
       const row = claim.row;
       if (row.fingerprint !== fingerprint) {
         return this.reject({ code: 'GUID_CONFLICT' }, approval, rec, approval, fingerprint);
@@ -118,34 +133,41 @@ export class PushPipeline {
       if (row.status === 'delivered' || row.status === 'sandbox') return { kind: 'conflict', message: 'force: the message was already delivered; resend it with {"force": true}' };
       return { kind: 'conflict', message: 'guid: the message is being processed right now' };
     }
-    const { outcome } = await this.deliverClaimed(claimed.id, claimed.openid, claimed.approval, Date.now() + PUSH_BUDGET_MS, { resend: true, actor, forced: force });
-    const ack = ackOf(outcome);
-    this.options.log.info({ guid, actor, forced: force, outcome: outcome.code, ack: ack.code, reason: ack.reason }, 'resend');
-    return { kind: 'done', ackCode: ack.code, reason: ack.reason };
+    const delivered = await this.deliverClaimed(claimed, claimed.approval, Date.now() + PUSH_BUDGET_MS, { resend: true, actor, forced: force });
+    const ack = ackOf(delivered.outcome);
+    const { partsSent, partsAlreadyAccepted } = delivered;
+    this.options.log.info({ guid, actor, forced: force, outcome: delivered.outcome.code, ack: ack.code, reason: ack.reason, partsSent, partsAlreadyAccepted }, 'resend');
+    return { kind: 'done', ackCode: ack.code, reason: ack.reason, partsSent, partsAlreadyAccepted };
   }
 
-  private async deliverClaimed(id: string, openid: string | null, approval: Approval, deadline: number, resend: ResendMark | null = null): Promise<Processed> {
-    const parts = splitIntoParts(textBlocks(approval));
+  private async deliverClaimed(claim: Claimed, approval: Approval, deadline: number, resend: ResendMark | null = null): Promise<Delivered> {
+    const { parts, total, shortened } = composeParts(textBlocks(approval), this.options.maxParts ?? DEFAULT_MAX_PARTS);
+    // Parts WeChat already accepted for this very text are not sent again; a forced resend sends all.
+    const skip = new Set(!resend?.forced && sameTexts(claim.previousTexts, parts) ? claim.acceptedParts : []);
+    const openid = claim.openid;
     let outcome: Outcome;
     let attempts: DeliveryAttempt[] = [];
     let texts: string[] = [];
+    let accepted = [...skip];
     if (openid === null) {
       outcome = { code: 'UNBOUND' };
     } else if (this.options.deliverer === null) {
       outcome = { code: 'SANDBOX' };
       texts = parts;
     } else {
-      const delivery = await this.options.deliverer.deliver(openid, parts, deadline);
+      const delivery = await this.options.deliverer.deliver(openid, parts, deadline, skip);
       outcome = delivery.outcome;
       attempts = resend ? delivery.attempts.map((a) => ({ ...a, ...resend })) : delivery.attempts;
+      accepted = delivery.accepted;
       texts = parts;
     }
-    const processed = this.ack(outcome, approval);
     const ack = ackOf(outcome);
     // A resend that sent nothing (unbound, sandbox) still leaves its mark in the record.
     if (resend && attempts.length === 0) attempts = [{ at: new Date().toISOString(), part: 0, ms: 0, error: ack.reason, ...resend }];
     const rejected = outcome.code === 'WECHAT_REJECTED' ? outcome : null;
-    await this.finishDurably(deadline, id, {
+    const processed = this.ack(outcome, approval);
+    const finish: Finish = {
+      token: claim.token,
       status: finalStatusOf(outcome),
       ackCode: ack.code,
       reason: ack.reason,
@@ -155,31 +177,53 @@ export class PushPipeline {
       errcode: rejected?.errcode ?? null,
       errmsg: rejected?.errmsg ?? null,
       openidMasked: openid === null ? null : maskOpenid(openid),
-    });
-    return processed;
+      acceptedParts: accepted,
+      partsTotal: texts.length === 0 ? null : total,
+      shortened: texts.length > 0 && shortened,
+    };
+    const counts = { partsSent: new Set(attempts.filter((a) => a.part > 0).map((a) => a.part)).size, partsAlreadyAccepted: skip.size };
+    if (await this.finishDurably(deadline, claim.id, finish)) return { ...processed, ...counts };
+    // An AA promises the ERP the message is done; without its record on disk that promise could be
+    // lost with Postgres (and an administrator would send it again). Answer busy: by the time the
+    // ERP re-pushes, the background write has landed and the re-push is a recognised duplicate.
+    const answer = ack.code === 'AA' ? this.ack({ code: 'BUSY' }, approval) : processed;
+    void this.retryFinish(claim.id, resend ? finish : { ...finish, ackXml: answer.ackXml });
+    return { ...answer, ...counts };
   }
 
   /**
-   * The outcome is decided (and maybe delivered) whatever happens to this write: if Postgres went
-   * away meanwhile, keep trying in the background rather than answer AE and invite a second send;
-   * if Postgres is merely slow, answer by the deadline and let the write finish on its own.
+   * Writes the outcome before the answer leaves, trying again while Postgres is away, up to the
+   * deadline. True once it is on disk (or was already: a retry after a lost answer finds nothing
+   * left to write). False when the deadline came first; the caller then answers accordingly.
    */
-  private async finishDurably(deadline: number, id: string, finish: Parameters<MessageLog['finish']>[1]): Promise<void> {
-    const write = this.options.messages.finish(id, finish).then(
-      () => true,
-      (err: unknown) => {
-        this.options.log.error({ messageId: id, err: errorText(err) }, 'could not record the outcome; retrying in the background');
-        void retryInBackground(() => this.options.messages.finish(id, finish), this.options.log, id);
-        return true;
-      },
-    );
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => {
-      timer = setTimeout(resolve, Math.max(0, deadline + ANSWER_MARGIN_MS - Date.now()), false);
-    });
-    const written = await Promise.race([write, late]);
-    clearTimeout(timer);
-    if (!written) this.options.log.warn({ messageId: id }, 'recording the outcome is slow; answered without waiting for it');
+  private async finishDurably(deadline: number, id: string, finish: Finish): Promise<boolean> {
+    const until = deadline + ANSWER_MARGIN_MS;
+    for (;;) {
+      const write = this.options.messages.finish(id, finish).then(() => 'written' as const, (err: unknown) => ({ err }));
+      const result = await Promise.race([write, sleep(Math.max(0, until - Date.now())).then(() => 'late' as const)]);
+      if (result === 'written') return true;
+      if (result === 'late') {
+        this.options.log.warn({ messageId: id }, 'recording the outcome is slow; answered without it');
+        return false;
+      }
+      this.options.log.error({ messageId: id, err: errorText(result.err) }, 'could not record the outcome');
+      if (Date.now() + FINISH_RETRY_MS >= until) return false;
+      await sleep(FINISH_RETRY_MS);
+    }
+  }
+
+  private async retryFinish(id: string, finish: Finish): Promise<void> {
+    for (let attempt = 1; attempt <= 40; attempt++) {
+      await sleep(3000);
+      try {
+        await this.options.messages.finish(id, finish);
+        this.options.log.info({ messageId: id, attempt }, 'recorded the outcome after a database outage');
+        return;
+      } catch {
+        // Still down; the sweeper marks the row unknown if this never succeeds.
+      }
+    }
+    this.options.log.error({ messageId: id }, 'gave up recording the outcome; the message will show as of unknown outcome');
   }
 
   private async reject(outcome: Outcome, addressing: AckAddressing, rec: Received, approval: Approval | null = null, fingerprint: string | null = null): Promise<Processed> {
@@ -224,18 +268,21 @@ function undecodable(body: Buffer, contentType: string | undefined): Received {
   return { envelope: guessEnvelopeKind(body, contentType), action: null, contentType: contentType ?? null, bodyText: body.toString('latin1') };
 }
 
-async function retryInBackground(write: () => Promise<void>, log: Logger, id: string): Promise<void> {
-  for (let attempt = 1; attempt <= 20; attempt++) {
-    await sleep(3000);
-    try {
-      await write();
-      log.info({ messageId: id, attempt }, 'recorded the outcome after a database outage');
-      return;
-    } catch {
-      // Still down; the sweeper marks the row unknown if this never succeeds.
-    }
-  }
-  log.error({ messageId: id }, 'gave up recording the outcome; the message will show as of unknown outcome');
+/** The same parts in the same order: only then do earlier accepted part numbers mean the same text. */
+function sameTexts(previous: string[], parts: string[]): boolean {
+  return previous.length === parts.length && previous.every((text, i) => text === parts[i]);
+}
+
+/**
+ * Why the database failed a push. All connections busy while Postgres is healthy (the pool's wait
+ * ran out) calls for more connections or fewer concurrent pushes, not for a database engineer.
+ */
+function databaseCause(err: unknown): 'pool_exhausted' | 'unavailable' | 'other' {
+  const message = err instanceof Error ? err.message : String(err);
+  if (message === 'timeout exceeded when trying to connect') return 'pool_exhausted';
+  const code = (err as { code?: unknown }).code;
+  if ((typeof code === 'string' && /^(ECONN|ETIMEDOUT|EHOSTUNREACH|57P|08)/.test(code)) || /Connection terminated|connect/i.test(message)) return 'unavailable';
+  return 'other';
 }
 
 function formatTime(date: Date | null): string {

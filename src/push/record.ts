@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import type { AckCode, Approval, DeliveryAttempt, EnvelopeKind, MessageStatus } from '../types.js';
 
@@ -18,9 +18,17 @@ export interface Received {
   bodyText: string;
 }
 
-export type Claim =
-  | { kind: 'claimed'; id: string; openid: string | null; pushCount: number }
-  | { kind: 'taken'; row: ExistingRow };
+/** A claim of a GUID: whose it is (the token), whom to send to, and what an earlier claim already sent. */
+export interface Claimed {
+  id: string;
+  token: string;
+  openid: string | null;
+  /** The parts an earlier claim of this GUID sent, and which of them WeChat accepted (1-based). */
+  previousTexts: string[];
+  acceptedParts: number[];
+}
+
+export type Claim = ({ kind: 'claimed'; pushCount: number } & Claimed) | { kind: 'taken'; row: ExistingRow };
 
 export interface ExistingRow {
   status: MessageStatus;
@@ -32,6 +40,8 @@ export interface ExistingRow {
 }
 
 export interface Finish {
+  /** The claim this outcome belongs to: a finish applies once, and only while that claim holds. */
+  token: string;
   status: MessageStatus;
   ackCode: AckCode;
   reason: string;
@@ -42,6 +52,9 @@ export interface Finish {
   errcode: number | null;
   errmsg: string | null;
   openidMasked: string | null;
+  acceptedParts: number[];
+  partsTotal: number | null;
+  shortened: boolean;
 }
 
 /** Postgres text cannot hold NUL; a body carrying one is still kept, with U+FFFD in its place. */
@@ -69,22 +82,24 @@ export class MessageLog {
    * A GUID is claimable when new, when its last processing ended AE, or when its lease expired.
    */
   async claim(received: Received, approval: Approval, fingerprint: string, round = 0): Promise<Claim> {
-    const rows = await this.db.prepared<{ id: string; push_count: number; openid: string | null }>(
+    const token = randomUUID();
+    const rows = await this.db.prepared<ClaimedRow & { push_count: number }>(
       'claim-message',
       `WITH claimed AS (
          INSERT INTO messages AS m (guid, status, envelope, action, content_type, payload, sender_id, receiver_id,
-                                    employee_no, approval, fingerprint, lease_until, claimed_by)
-         VALUES ($1, 'processing', $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => ${LEASE_SECONDS}), $11)
+                                    employee_no, approval, fingerprint, lease_until, claimed_by, claim_token)
+         VALUES ($1, 'processing', $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => ${LEASE_SECONDS}), $11, $12)
          ON CONFLICT (guid) WHERE status <> 'rejected' DO UPDATE SET
            status = 'processing', envelope = EXCLUDED.envelope, action = EXCLUDED.action,
            content_type = EXCLUDED.content_type, payload = EXCLUDED.payload, sender_id = EXCLUDED.sender_id,
            receiver_id = EXCLUDED.receiver_id, employee_no = EXCLUDED.employee_no, approval = EXCLUDED.approval,
-           fingerprint = EXCLUDED.fingerprint, lease_until = EXCLUDED.lease_until, claimed_by = EXCLUDED.claimed_by, ack_code = NULL, reason = NULL,
+           fingerprint = EXCLUDED.fingerprint, lease_until = EXCLUDED.lease_until, claimed_by = EXCLUDED.claimed_by,
+           claim_token = EXCLUDED.claim_token, ack_code = NULL, reason = NULL,
            ack_xml = NULL, finished_at = NULL, push_count = m.push_count + 1, last_push_at = now(), updated_at = now()
          WHERE m.status IN ('failed', 'unknown') OR (m.status = 'processing' AND m.lease_until < now())
-         RETURNING m.id, m.push_count
+         RETURNING m.id, m.push_count, m.texts, m.accepted_parts
        )
-       SELECT claimed.id::text AS id, claimed.push_count,
+       SELECT claimed.id::text AS id, claimed.push_count, claimed.texts, claimed.accepted_parts,
               (SELECT e.openid FROM employees e WHERE e.employee_no = $8 AND e.active) AS openid
        FROM claimed`,
       [
@@ -99,10 +114,11 @@ export class MessageLog {
         JSON.stringify(approval),
         fingerprint,
         this.claimant,
+        token,
       ],
     );
     const claimed = rows[0];
-    if (claimed) return { kind: 'claimed', id: claimed.id, openid: claimed.openid, pushCount: claimed.push_count };
+    if (claimed) return { kind: 'claimed', pushCount: claimed.push_count, ...toClaimed(claimed, token) };
     const row = await this.countRepeat(approval.guid);
     if (row) return { kind: 'taken', row };
     // The owner finished with AE between our INSERT and this read: claim again (a race, so rarely more than once).
@@ -125,22 +141,23 @@ export class MessageLog {
    * An administrator's resend claims the GUID like a push does, so it cannot race an ERP re-push:
    * failed and unknown messages always, delivered ones only when forced.
    */
-  async claimForResend(guid: string, force: boolean): Promise<{ id: string; approval: Approval; openid: string | null } | null> {
-    const row = await this.db.one<{ id: string; approval: Approval; openid: string | null }>(
+  async claimForResend(guid: string, force: boolean): Promise<(Claimed & { approval: Approval }) | null> {
+    const token = randomUUID();
+    const row = await this.db.one<ClaimedRow & { approval: Approval }>(
       `WITH claimed AS (
          UPDATE messages SET status = 'processing', lease_until = now() + make_interval(secs => ${LEASE_SECONDS}),
-                claimed_by = $3, updated_at = now()
+                claimed_by = $3, claim_token = $4, updated_at = now()
          WHERE guid = $1 AND approval IS NOT NULL
            AND (status IN ('failed', 'unknown') OR ($2 AND status IN ('delivered', 'sandbox'))
                 OR (status = 'processing' AND lease_until < now()))
-         RETURNING id, approval, employee_no
+         RETURNING id, approval, employee_no, texts, accepted_parts
        )
-       SELECT claimed.id::text AS id, claimed.approval,
+       SELECT claimed.id::text AS id, claimed.approval, claimed.texts, claimed.accepted_parts,
               (SELECT e.openid FROM employees e WHERE e.employee_no = claimed.employee_no AND e.active) AS openid
        FROM claimed`,
-      [guid, force, this.claimant],
+      [guid, force, this.claimant, token],
     );
-    return row ?? null;
+    return row ? { ...toClaimed(row, token), approval: row.approval } : null;
   }
 
   /** Whether any push of this GUID was kept, refused ones included. */
@@ -153,18 +170,38 @@ export class MessageLog {
     return row ? toExisting(row) : null;
   }
 
-  /** The outcome, written without waiting for the WAL flush (see createRelaxedPool for why that is safe). */
-  async finish(id: string, finish: Finish): Promise<void> {
-    await this.db.prepared(
+  /**
+   * The outcome, committed durably (an AA leaves only after this returns). Applies only to its own
+   * claim and only once: false when another push has re-claimed the GUID or this outcome is
+   * already written (a retry after Postgres lost the first answer).
+   */
+  async finish(id: string, finish: Finish): Promise<boolean> {
+    const rows = await this.db.prepared<{ id: string }>(
       'finish-message',
       `UPDATE messages SET status = $2, ack_code = $3, reason = $4, ack_xml = COALESCE($5, ack_xml), texts = $6, attempts = attempts || $7::jsonb,
-              wechat_errcode = $8, wechat_errmsg = $9, openid_masked = $10, lease_until = NULL,
-              finished_at = now(), updated_at = now(),
+              wechat_errcode = $8, wechat_errmsg = $9, openid_masked = $10, accepted_parts = $12, parts_total = $13, shortened = $14,
+              lease_until = NULL, claim_token = NULL, finished_at = now(), updated_at = now(),
               delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
-       WHERE id = $1`,
-      [id, finish.status, finish.ackCode, finish.reason, finish.ackXml, JSON.stringify(finish.texts), JSON.stringify(finish.attempts), finish.errcode, finish.errmsg, finish.openidMasked],
-      'relaxed',
+       WHERE id = $1 AND claim_token = $11
+       RETURNING id`,
+      [
+        id,
+        finish.status,
+        finish.ackCode,
+        finish.reason,
+        finish.ackXml,
+        JSON.stringify(finish.texts),
+        JSON.stringify(finish.attempts),
+        finish.errcode,
+        finish.errmsg,
+        finish.openidMasked,
+        finish.token,
+        finish.acceptedParts,
+        finish.partsTotal,
+        finish.shortened,
+      ],
     );
+    return rows.length > 0;
   }
 
   /** A push that never owned a GUID (unreadable, or conflicting with one that did): kept, answered, never processed. */
@@ -206,6 +243,17 @@ export class MessageLog {
     );
     return rows.length;
   }
+}
+
+interface ClaimedRow {
+  id: string;
+  openid: string | null;
+  texts: string[];
+  accepted_parts: number[];
+}
+
+function toClaimed(row: ClaimedRow, token: string): Claimed {
+  return { id: row.id, token, openid: row.openid, previousTexts: row.texts, acceptedParts: row.accepted_parts };
 }
 
 const EXISTING_COLUMNS = `status, fingerprint, ack_code, reason, finished_at, (lease_until IS NOT NULL AND lease_until < now()) AS lease_expired`;

@@ -33,6 +33,12 @@ export class Metrics {
   });
   readonly tokenFetches = new Counter({ name: 'bridge_wechat_token_fetches_total', help: 'Access tokens fetched from WeChat by this instance', labelNames: ['api'] as const, registers: [this.registry] });
   readonly retries = new Counter({ name: 'bridge_wechat_retries_total', help: 'Sends retried, by cause', labelNames: ['cause'] as const, registers: [this.registry] });
+  readonly dbFailures = new Counter({
+    name: 'bridge_db_failures_total',
+    help: 'Pushes answered 系统繁忙 because of the database, by cause: pool_exhausted (Postgres healthy, all connections busy), unavailable, other',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
 
   constructor(pool: PoolStats | null = null) {
     collectDefaultMetrics({ register: this.registry });
@@ -42,8 +48,8 @@ export class Metrics {
     }
   }
 
-  /** Pushes refused before their body was read count as REFUSED (access control) or UNREADABLE (size, encoding). */
-  countPush(outcome: OutcomeCode | 'REFUSED' | 'UNREADABLE', ack: 'AA' | 'AE', ms: number): void {
+  /** Pushes refused before their body was read: REFUSED (access control), UNREADABLE (size, time, encoding), OVERLOADED (in-flight budget). */
+  countPush(outcome: OutcomeCode | 'REFUSED' | 'UNREADABLE' | 'OVERLOADED', ack: 'AA' | 'AE', ms: number): void {
     this.pushes.inc({ outcome, ack });
     this.pushSeconds.observe(ms / 1000);
   }

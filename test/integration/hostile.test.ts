@@ -50,7 +50,7 @@ describe('input limits', () => {
     let answer = '';
     socket.on('data', (d: Buffer) => (answer += d.toString()));
     const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    socket.write('POST /push HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: 100000\r\n\r\n<a>');
+    socket.write('POST /push HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: 4000\r\n\r\n<a>');
     const drip = setInterval(() => socket.writable && socket.write('x'), 200);
     const started = Date.now();
     await Promise.race([closed, new Promise((r) => setTimeout(r, 8000))]);
@@ -58,6 +58,7 @@ describe('input limits', () => {
     socket.destroy();
     expect(Date.now() - started).toBeLessThan(6000);
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(readAck(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ ackCode: 'AE', reason: expect.stringMatching(/^消息格式错误：请求体未在时限内收完/) });
   });
 
   it('refuses 100,000 levels of nesting as a format error without exhausting the stack', async () => {

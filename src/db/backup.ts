@@ -1,6 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { DataSource, QueryRunner } from 'typeorm';
@@ -65,7 +64,7 @@ export async function writeBackup(dataSource: DataSource, file: string): Promise
 
 /** Loads a backup into a database that has the schema (migrated) and no rows yet, in one transaction. */
 export async function restoreBackup(dataSource: DataSource, file: string): Promise<BackupSummary> {
-  const lines = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
+  const lines = linesOf(createReadStream(file).pipe(createGunzip()).setEncoding('utf8'));
   const runner = dataSource.createQueryRunner();
   const summary: BackupSummary = { tables: {} };
   let header: Header | null = null;
@@ -156,6 +155,17 @@ async function userTables(runner: QueryRunner): Promise<string[]> {
 }
 
 const quote = (identifier: string): string => `"${identifier.replaceAll('"', '""')}"`;
+
+/** Lines of a text stream, read with the stream's own backpressure while each line is awaited. */
+async function* linesOf(stream: AsyncIterable<string>): AsyncGenerator<string> {
+  let rest = '';
+  for await (const chunk of stream) {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop()!;
+    yield* lines;
+  }
+  if (rest !== '') yield rest;
+}
 
 async function write(out: NodeJS.WritableStream, line: Line): Promise<void> {
   await writeRaw(out, `${JSON.stringify(line)}\n`);

@@ -18,8 +18,10 @@ import { composeParts, DEFAULT_MAX_PARTS } from './split.js';
 export const PUSH_BUDGET_MS = 14_000;
 /** Of the last second, how long the final write may hold up the answer. */
 const ANSWER_MARGIN_MS = 700;
-/** While Postgres is away, how often the outcome write is tried again before the answer. */
+/** While Postgres is away, how often and how long the outcome write is retried before the answer. */
 const FINISH_RETRY_MS = 250;
+/** Enough to ride out a blip; an outage is answered 系统繁忙 promptly and written in the background. */
+const FINISH_PATIENCE_MS = 1_000;
 const WAIT_POLL_MS = 100;
 
 export interface PipelineOptions {
@@ -197,17 +199,19 @@ export class PushPipeline {
    * left to write). False when the deadline came first; the caller then answers accordingly.
    */
   private async finishDurably(deadline: number, id: string, finish: Finish): Promise<boolean> {
-    const until = deadline + ANSWER_MARGIN_MS;
+    const until = Date.now() + FINISH_PATIENCE_MS;
+    const latest = deadline + ANSWER_MARGIN_MS;
     for (;;) {
       const write = this.options.messages.finish(id, finish).then(() => 'written' as const, (err: unknown) => ({ err }));
-      const result = await Promise.race([write, sleep(Math.max(0, until - Date.now())).then(() => 'late' as const)]);
+      // A write already under way may take until the deadline (Postgres slow, not gone).
+      const result = await Promise.race([write, sleep(Math.max(0, latest - Date.now())).then(() => 'late' as const)]);
       if (result === 'written') return true;
       if (result === 'late') {
         this.options.log.warn({ messageId: id }, 'recording the outcome is slow; answered without it');
         return false;
       }
       this.options.log.error({ messageId: id, err: errorText(result.err) }, 'could not record the outcome');
-      if (Date.now() + FINISH_RETRY_MS >= until) return false;
+      if (Date.now() + FINISH_RETRY_MS >= Math.min(until, latest)) return false;
       await sleep(FINISH_RETRY_MS);
     }
   }

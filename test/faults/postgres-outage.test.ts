@@ -40,7 +40,9 @@ it('answers 系统繁忙 during the outage, recovers after it, and loses no AA',
   await pg.stop();
   await sleep(300);
   const readyDuring = (await request(bridge.url).get('/readyz')).status;
-  await sleep(1200);
+  // Long enough that pushes caught mid-delivery (they give Postgres a second to come back before
+  // answering 系统繁忙) are done and new pushes meet the outage.
+  await sleep(2500);
   const upAt = Date.now();
   await pg.restart();
   await sleep(1500);

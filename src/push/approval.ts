@@ -1,5 +1,6 @@
 import { empty, malformed, PushRejected } from '../outcomes.js';
 import type { AckAddressing, Approval, ApprovalItem } from '../types.js';
+import { exceedsLength, hasInvisibleOrControl, MAX_EMPLOYEE_NO_LENGTH, MAX_GUID_LENGTH } from '../identifiers.js';
 import { unescapePayload } from './unescape.js';
 import { attrOf, child, childElements, children, isNode, localName, parseXml, textOf, type XmlNode } from './xml.js';
 
@@ -17,8 +18,11 @@ export function readPayload(payload: string): ReadPayload {
   if (xml === '') throw empty();
   if (!xml.startsWith('<')) throw malformed('消息内容不是XML');
   const { root } = parseXml(xml, '消息内容');
-  const addressing = readAddressing(root);
+  const read = readAddressing(root);
+  // A GUID too long to keep is no id at all: the ack must not echo it as one.
+  const addressing = exceedsLength(read.guid, MAX_GUID_LENGTH) ? { ...read, guid: '' } : read;
   try {
+    checkGuid(read.guid);
     return { addressing, approval: readApproval(root, addressing) };
   } catch (err) {
     if (err instanceof PushRejected) err.addressing = addressing;
@@ -35,6 +39,11 @@ function readAddressing(root: XmlNode): AckAddressing {
   };
 }
 
+function checkGuid(guid: string): void {
+  if (guid === '') throw malformed('缺少消息ID（根节点的id/@extension）');
+  if (exceedsLength(guid, MAX_GUID_LENGTH)) throw malformed(`消息ID（根节点的id/@extension）超过${MAX_GUID_LENGTH}个字符`);
+}
+
 /** `<device><id><item extension=".."/></id></device>`, or the id written without `<item>`. */
 function deviceId(party: unknown): string {
   if (!isNode(party)) return '';
@@ -46,12 +55,12 @@ function deviceId(party: unknown): string {
 }
 
 function readApproval(root: XmlNode, addressing: AckAddressing): Approval {
-  if (addressing.guid === '') throw malformed('缺少消息ID（根节点的id/@extension）');
   const request = findFirst(root, 'request');
   if (request !== undefined && isEmptyElement(request)) throw empty();
   const req: XmlNode = isNode(request) ? request : {};
   const employeeNo = textOf(child(req, 'employee_no'));
   if (employeeNo === '') throw malformed(request === undefined ? '缺少request节点' : '缺少申请人工号（employee_no）');
+  checkEmployeeNo(employeeNo);
   return {
     ...addressing,
     employeeNo,
@@ -62,6 +71,12 @@ function readApproval(root: XmlNode, addressing: AckAddressing): Approval {
     approvalOpinion: textOf(child(req, 'approval_opinion')),
     items: children(req, 'lists').map(readItem),
   };
+}
+
+/** The number is looked up and indexed: one the mapping table cannot hold, or that hides characters, never matches. */
+function checkEmployeeNo(employeeNo: string): void {
+  if (exceedsLength(employeeNo, MAX_EMPLOYEE_NO_LENGTH)) throw malformed(`申请人工号（employee_no）超过${MAX_EMPLOYEE_NO_LENGTH}个字符`);
+  if (hasInvisibleOrControl(employeeNo)) throw malformed('申请人工号含有控制字符或不可见字符');
 }
 
 function readItem(list: unknown): ApprovalItem {

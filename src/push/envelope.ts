@@ -1,7 +1,7 @@
 import { malformed } from '../outcomes.js';
 import type { Envelope, EnvelopeKind } from '../types.js';
 import { charsetOfContentType, declaredEncoding, decodeBytes } from './charset.js';
-import { child, childElements, isNode, localName, namespaceOf, parseXml, textOf, type XmlNode } from './xml.js';
+import { childElements, innerMarkup, isNode, localName, namespaceOf, parseXml, textOf, type XmlNode } from './xml.js';
 
 // Takes the payload out of whatever the integration platform wrapped it in (contract §3):
 // SOAP 1.1, SOAP 1.2, an HTML form, or the raw body. Pure: bytes and Content-Type in, Envelope out.
@@ -49,13 +49,14 @@ function soapKindOf(text: string): 'soap11' | 'soap12' | null {
 }
 
 function readSoap(text: string, kind: 'soap11' | 'soap12'): Envelope {
-  const { rootName, root } = parseXml(text, 'SOAP报文', false);
+  const { rootName, root } = parseXml(text, 'SOAP报文');
   const expectedNs = kind === 'soap12' ? SOAP12_NS : SOAP11_NS;
   if (localName(rootName) !== 'Envelope' || namespaceOf(rootName, [root]) !== expectedNs) {
     return rawEnvelope(text);
   }
-  const body = child(root, 'Body');
-  if (!isNode(body)) throw malformed('SOAP报文缺少Body');
+  const bodyEntry = childElements(root).find(([name]) => localName(name) === 'Body');
+  if (!bodyEntry || !isNode(bodyEntry[1])) throw malformed('SOAP报文缺少Body');
+  const [bodyName, body] = bodyEntry;
   const operation = findOperation(body);
   if (!operation) throw malformed('SOAP报文中没有HIPMessageServer调用');
   const [opName, op] = operation;
@@ -66,7 +67,7 @@ function readSoap(text: string, kind: 'soap11' | 'soap12'): Envelope {
   return {
     kind,
     action: actionEntry ? textOf(actionEntry[1]) || null : null,
-    payload: payloadEntry ? payloadText(text, payloadEntry[0], payloadNode) : '',
+    payload: payloadEntry ? payloadText(text, [bodyName, opName, payloadEntry[0]], payloadNode) : '',
     operationNamespace: namespaceOf(opName, scopes),
     qualifiedParameters: payloadEntry ? namespaceOf(payloadEntry[0], isNode(payloadNode) ? [payloadNode, ...scopes] : scopes) !== '' : false,
     cdata: isNode(payloadNode) && payloadNode['#cdata'] !== undefined,
@@ -78,17 +79,10 @@ function readSoap(text: string, kind: 'soap11' | 'soap12'): Envelope {
  * The payload is normally text (escaped or CDATA). Some clients put the approval XML in as literal
  * child elements instead; then take the element's inner markup verbatim from the envelope text.
  */
-function payloadText(envelopeText: string, name: string, node: unknown): string {
+function payloadText(envelopeText: string, path: string[], node: unknown): string {
   const hasElements = isNode(node) && childElements(node).length > 0;
   if (!hasElements) return textOf(node);
-  const open = new RegExp(`<${escapeRegExp(name)}(\\s[^>]*)?>`).exec(envelopeText);
-  const close = envelopeText.lastIndexOf(`</${name}>`);
-  if (!open || close < open.index) return textOf(node);
-  return envelopeText.slice(open.index + open[0].length, close).trim();
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return innerMarkup(envelopeText, path)?.trim() ?? textOf(node);
 }
 
 function rawEnvelope(text: string): Envelope {

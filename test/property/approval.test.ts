@@ -3,7 +3,21 @@ import { describe, expect, it } from 'vitest';
 import { PushRejected } from '../../src/outcomes.js';
 import { readPayload } from '../../src/push/approval.js';
 import { readEnvelope } from '../../src/push/envelope.js';
-import { approvalArb, approvalXml, attrValue, charsetArb, digitString, escapeTimes, expectedApproval, fieldValue, wrap, wrappingArb } from './arbitraries.js';
+import {
+  approvalArb,
+  approvalXml,
+  attrValue,
+  charsetArb,
+  digitString,
+  escapeTimes,
+  expectedApproval,
+  fieldValue,
+  illegalCharReference,
+  type InsertionPoint,
+  wrap,
+  wrappingArb,
+  xmlText,
+} from './arbitraries.js';
 
 // readPayload (src/push/approval.ts): payload → GUID, device ids, approval fields.
 
@@ -39,6 +53,21 @@ describe('readPayload (property)', () => {
         expect(read.approval).toEqual(expectedApproval(approval));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  // Inside CDATA `&#0;` is four ordinary characters, and a comment is no text at all: the document
+  // is well-formed XML and must be read, whatever the escaping around it.
+  it('reads values that spell a forbidden reference when they come as CDATA, and ignores such references in comments', () => {
+    const spelled = fc.array(fc.oneof(illegalCharReference, fieldValue), { minLength: 1, maxLength: 4 }).map((parts) => xmlText(parts.join('')));
+    const place = fc.constantFrom<InsertionPoint>('root', 'request', 'employee_no');
+    fc.assert(
+      fc.property(approvalArb({ field: spelled }), fc.integer({ min: 0, max: 3 }), place, illegalCharReference, (generated, escaping, at, reference) => {
+        const approval = { ...generated, layout: { ...generated.layout, encodings: generated.layout.encodings.map(() => 'cdata' as const) } };
+        const read = readPayload(escapeTimes(approvalXml(approval, 'UTF-8', { at, text: `<!-- ${reference} -->` }), escaping));
+        expect(read.approval).toEqual(expectedApproval(approval));
+      }),
+      { numRuns: 400 },
     );
   });
 

@@ -7,6 +7,7 @@ import {
   attrValue,
   charsetArb,
   contentTypeArb,
+  digitString,
   expectedApproval,
   fieldValue,
   fixtureBodies,
@@ -58,6 +59,53 @@ describe('the push path (property)', () => {
         const ack = readAnswer(answer);
         expect(ack.typeCode).toBe('AE');
         expect(ack.reason).toMatch(/^消息格式错误/);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses an employee number holding a control or invisible character, naming 申请人工号 and echoing the GUID', () => {
+    // Only characters XML lets through as text: the other C0 controls are refused before (above).
+    const hidden = fc.constantFrom(
+      '\t', '\n', '\u007f', '\u0080', '\u0085', '\u009f', '\u00ad', '\u200b', '\u200c', '\u200d', '\u200e', '\u200f',
+      '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2060', '\u2061', '\u2062', '\u2063', '\u2064', '\u2066', '\u2067', '\u2068', '\u2069', '\ufeff',
+    );
+    const employeeNo = fc.tuple(digitString, hidden, digitString).map(([before, char, after]) => `9${before}${char}${after}9`);
+    fc.assert(
+      fc.property(approvalArb({ employeeNo }), wrappingArb, charsetArb, (approval, wrapping, charset) => {
+        const push = wrap(approval, wrapping, charset);
+        const ack = readAnswer(purePush(push.body, push.contentType));
+        expect(ack).toMatchObject({ typeCode: 'AE', reason: '消息格式错误：申请人工号含有控制字符或不可见字符', guid: expectedApproval(approval).guid });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  // Longer than Postgres indexes: answered AE at once rather than `系统繁忙` for ever. A GUID that
+  // long is not a usable id, so the ack names none.
+  it('refuses a GUID over 128 characters (acking no GUID) and an employee number over 64, naming each', () => {
+    const longer = (min: number) =>
+      fc.tuple(fc.oneof(digitString, fieldValue), fc.integer({ min: 0, max: 300 })).map(([core, extra]) => {
+        const base = `X${core}X`;
+        return base + '9'.repeat(Math.max(0, min + 1 - [...base].length) + extra);
+      });
+    const tooLong = fc.oneof(
+      approvalArb({ guid: longer(128) }).map((approval) => ({ approval, guid: '', reason: /^消息格式错误：消息ID（根节点的id\/@extension）超过128个字符$/ })),
+      approvalArb({ employeeNo: longer(64) }).map((approval) => ({
+        approval,
+        guid: expectedApproval(approval).guid,
+        reason: /^消息格式错误：申请人工号（employee_no）超过64个字符$/,
+      })),
+    );
+    fc.assert(
+      fc.property(tooLong, wrappingArb, charsetArb, ({ approval, guid, reason }, wrapping, charset) => {
+        const push = wrap(approval, wrapping, charset);
+        const answer = purePush(push.body, push.contentType);
+        expect(answer.outcome.code).toBe('MALFORMED');
+        const ack = readAnswer(answer);
+        expect(ack.typeCode).toBe('AE');
+        expect(ack.reason).toMatch(reason);
+        expect(ack.guid).toBe(guid);
       }),
       { numRuns: 300 },
     );

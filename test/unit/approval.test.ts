@@ -139,3 +139,54 @@ describe('control characters', () => {
     expect(approval.approvalOpinion).toBe('同意\t\n\r报销');
   });
 });
+
+describe('character references inside CDATA and comments', () => {
+  it('reads CDATA that spells a forbidden reference as literal text', () => {
+    const { approval } = readPayload(approvalXml('G', request('10086', '<![CDATA[&#0; &#1; &#x1F;]]>')));
+    expect(approval.approvalOpinion).toBe('&#0; &#1; &#x1F;');
+  });
+
+  it('ignores a forbidden reference inside a comment', () => {
+    const { approval } = readPayload(approvalXml('G', request('10086', '同意<!-- &#1; -->')));
+    expect(approval.approvalOpinion).toBe('同意');
+  });
+
+  it('still refuses the same reference outside them, also without its semicolon in an attribute', () => {
+    expect(rejection(approvalXml('G', request('10086', '&#1;<![CDATA[x]]>'))).outcome).toMatchObject({ code: 'MALFORMED', detail: expect.stringContaining('控制字符') });
+    expect(rejection(approvalXml('G&#1', request('10086'))).outcome).toMatchObject({ code: 'MALFORMED', detail: expect.stringContaining('控制字符') });
+  });
+});
+
+describe('identifiers Postgres cannot index', () => {
+  it('refuses a GUID longer than 128 characters, naming it, and echoes no GUID', () => {
+    const long = rejection(approvalXml('G'.repeat(129), request('10086')));
+    expect(long.outcome).toEqual({ code: 'MALFORMED', detail: '消息ID（根节点的id/@extension）超过128个字符' });
+    expect(long.guid).toBe('');
+    expect(readPayload(approvalXml('G'.repeat(128), request('10086'))).addressing.guid).toBe('G'.repeat(128));
+  });
+
+  it('refuses an employee number longer than the mapping table holds, naming 申请人工号', () => {
+    const long = rejection(approvalXml('G-LONG-EMP', request('1'.repeat(65))));
+    expect(long.outcome).toEqual({ code: 'MALFORMED', detail: '申请人工号（employee_no）超过64个字符' });
+    expect(long.guid).toBe('G-LONG-EMP');
+    expect(readPayload(approvalXml('G', request('𠀋'.repeat(64)))).approval.employeeNo).toBe('𠀋'.repeat(64));
+  });
+});
+
+describe('employee numbers with characters no one can see', () => {
+  const hidden = ['\t', '\n', '\u0085', '\u00ad', '\u200b', '\u200d', '\u202e', '\u2060', '\u2066', '\ufeff'];
+  it.each(hidden.map((c) => [c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0'), c]))('refuses U+%s inside one', (_code, char) => {
+    const refused = rejection(approvalXml('G-HIDDEN', request(`100${char}86`)));
+    expect(refused.outcome).toEqual({ code: 'MALFORMED', detail: '申请人工号含有控制字符或不可见字符' });
+    expect(refused.guid).toBe('G-HIDDEN');
+  });
+
+  it('also when the character comes as a reference or in CDATA', () => {
+    expect(rejection(approvalXml('G', request('100&#x200B;86'))).outcome.code).toBe('MALFORMED');
+    expect(rejection(approvalXml('G', request('<![CDATA[\u202e10086]]>'))).outcome.code).toBe('MALFORMED');
+  });
+
+  it('accepts ordinary whitespace around the number, which is trimmed', () => {
+    expect(readPayload(approvalXml('G', request('\n\t 10086 \u3000\n'))).approval.employeeNo).toBe('10086');
+  });
+});

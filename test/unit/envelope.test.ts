@@ -127,3 +127,38 @@ describe('readEnvelope with a mislabelled body', () => {
     expect(raw.payload.startsWith('&lt;?xml')).toBe(true);
   });
 });
+
+describe('readEnvelope on a SOAP envelope that is not whole', () => {
+  const escaped = approvalXml('G-CUT', request('10086')).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const head = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><HIPMessageServer xmlns="http://tempuri.org/"><action>GCP0001</action><message>${escaped}`;
+
+  it.each([
+    ['cut off after the payload', `${head}</message></HIPMessageServer>`],
+    ['with the payload element never closed', head],
+    ['with the payload element never closed but the rest closed', `${head}</HIPMessageServer></s:Body></s:Envelope>`],
+  ])('is a format error when %s', (_case, soap) => {
+    let caught: unknown;
+    try {
+      readEnvelope(Buffer.from(soap), 'text/xml; charset=utf-8');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(PushRejected);
+    expect((caught as PushRejected).outcome).toMatchObject({ code: 'MALFORMED', detail: expect.stringMatching(/^SOAP报文不是合法的XML/) });
+  });
+
+  it('reads the same envelope once it is closed', () => {
+    expect(readEnvelope(Buffer.from(`${head}</message></HIPMessageServer></s:Body></s:Envelope>`), 'text/xml').payload).toContain('G-CUT');
+  });
+});
+
+describe('readEnvelope taking a literal payload out of the envelope text', () => {
+  it('finds the payload element of the operation, not a look-alike in a comment or the header', () => {
+    const inner = '<R><id extension="G-REAL"/></R>';
+    const soap =
+      `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><message>header</message></s:Header>` +
+      `<s:Body><!-- <message x="y"><R><id extension="G-COMMENT"/></R></message> -->` +
+      `<HIPMessageServer><action>GCP0001</action><message>${inner}</message></HIPMessageServer></s:Body></s:Envelope>`;
+    expect(readEnvelope(Buffer.from(soap), 'text/xml').payload).toBe(inner);
+  });
+});

@@ -715,7 +715,7 @@ function renderImportReport(report, dryRun, fileName) {
       stat('created', dryRun ? '将新增' : '新增', report.created),
       stat('updated', dryRun ? '将更新' : '更新', report.updated),
       stat('unchanged', '未变', report.unchanged),
-      stat('errors', '错误', errors.length)),
+      stat('errors', '错误', report.errorCount ?? errors.length)),
   ]);
   if (errors.length) {
     append(box, [
@@ -725,6 +725,8 @@ function renderImportReport(report, dryRun, fileName) {
           h('thead', null, h('tr', null, h('th', null, '行号'), h('th', null, '错误信息'))),
           h('tbody', null, errors.map((e) => h('tr', null, h('td', { class: 'nowrap' }, `第 ${e.line} 行`), h('td', null, e.message || '')))))),
     ]);
+    // The server lists only the first errors of a large file; errorCount is how many there are.
+    if ((report.errorCount || 0) > errors.length) box.append(h('p', { class: 'small muted', id: 'import-errors-more' }, `仅列出前 ${errors.length} 条，另有 ${report.errorCount - errors.length} 条错误未列出。`));
   } else {
     box.append(h('p', { class: 'small muted' }, '没有错误。'));
   }

@@ -61,24 +61,91 @@ export async function putEmployee(db: Db, input: MappingInput, actor: string): P
   return db.transaction((query) => writeMapping(query, input, actor, 'api'));
 }
 
-/** Writes every mapping in one transaction (an import is applied whole or, on a fault, not at all). */
+/** Rows per statement when an import is written: few round trips, small statements. */
+const WRITE_BATCH = 500;
+/** Rows per lookup of a dry run; each batch is its own query, so the event loop gets turns between them. */
+const PREVIEW_BATCH = 5000;
+
+/**
+ * Writes every mapping in one transaction (an import is applied whole or, on a fault, not at all),
+ * a batch of rows per statement: a lock-and-read, one upsert of the rows that change, one insert
+ * of their audit entries. Results and audit entries come out in input order, as row by row.
+ */
 export async function putEmployees(db: Db, inputs: MappingInput[], actor: string): Promise<WriteResult[]> {
   return db.transaction(async (query) => {
     const results: WriteResult[] = [];
-    for (const input of inputs) results.push((await writeMapping(query, input, actor, 'import')).result);
+    for (const batch of batchesOf(inputs, WRITE_BATCH)) results.push(...(await writeBatch(query, batch, actor, 'import')));
     return results;
   });
 }
 
 /** What an import would do, without writing. */
 export async function previewEmployees(db: Db, inputs: MappingInput[]): Promise<WriteResult[]> {
-  const existing = await db.rows<EmployeeRow>('SELECT * FROM employees WHERE employee_no = ANY($1)', [inputs.map((i) => i.employeeNo)]);
-  const byNo = new Map(existing.map((row) => [row.employee_no, row]));
-  return inputs.map((input) => {
-    const before = byNo.get(input.employeeNo);
-    if (!before) return 'created';
-    return sameMapping(before, input) ? 'unchanged' : 'updated';
-  });
+  const results: WriteResult[] = [];
+  for (const batch of batchesOf(inputs, PREVIEW_BATCH)) {
+    const existing = await db.rows<EmployeeRow>('SELECT * FROM employees WHERE employee_no = ANY($1::text[])', [batch.map((i) => i.employeeNo)]);
+    const byNo = new Map(existing.map((row) => [row.employee_no, row]));
+    for (const input of batch) results.push(resultOf(byNo.get(input.employeeNo), input));
+  }
+  return results;
+}
+
+/**
+ * Consecutive slices of at most `size`. An employee number seen again starts a new slice: one
+ * statement cannot upsert a row twice, and the later line must see the earlier one's write.
+ */
+export function batchesOf(inputs: MappingInput[], size: number): MappingInput[][] {
+  const batches: MappingInput[][] = [];
+  let batch: MappingInput[] = [];
+  let seen = new Set<string>();
+  for (const input of inputs) {
+    if (batch.length >= size || seen.has(input.employeeNo)) {
+      batches.push(batch);
+      batch = [];
+      seen = new Set();
+    }
+    batch.push(input);
+    seen.add(input.employeeNo);
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+async function writeBatch(query: TxQuery, batch: MappingInput[], actor: string, via: 'api' | 'import'): Promise<WriteResult[]> {
+  const locked = await query<EmployeeRow>('SELECT * FROM employees WHERE employee_no = ANY($1::text[]) FOR UPDATE', [batch.map((i) => i.employeeNo)]);
+  const before = new Map(locked.map((row) => [row.employee_no, row]));
+  const results = batch.map((input) => resultOf(before.get(input.employeeNo), input));
+  const changed = batch.filter((_, i) => results[i] !== 'unchanged');
+  if (changed.length === 0) return results;
+  const written = await query<EmployeeRow>(
+    `INSERT INTO employees (employee_no, openid, name, active)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[])
+     ON CONFLICT (employee_no) DO UPDATE SET openid = EXCLUDED.openid, name = EXCLUDED.name, active = EXCLUDED.active, updated_at = now()
+     RETURNING *`,
+    [
+      changed.map((i) => i.employeeNo),
+      changed.map((i) => i.openid),
+      // A null name keeps the stored one; the row is locked above, so what was read is still current.
+      changed.map((i) => i.name ?? before.get(i.employeeNo)?.name ?? ''),
+      changed.map((i) => i.active),
+    ],
+  );
+  const after = new Map(written.map((row) => [row.employee_no, row]));
+  await auditMany(
+    query,
+    actor,
+    via,
+    changed.map((i) => {
+      const old = before.get(i.employeeNo);
+      return { employeeNo: i.employeeNo, action: old ? 'update' : 'create', before: old ? toRecord(old) : null, after: toRecord(after.get(i.employeeNo)!) };
+    }),
+  );
+  return results;
+}
+
+function resultOf(before: EmployeeRow | undefined, input: MappingInput): WriteResult {
+  if (!before) return 'created';
+  return sameMapping(before, input) ? 'unchanged' : 'updated';
 }
 
 export async function deleteEmployee(db: Db, employeeNo: string, actor: string): Promise<boolean> {
@@ -118,6 +185,31 @@ async function audit(query: TxQuery, actor: string, employeeNo: string, action: 
     before === null ? null : JSON.stringify(mappingOf(before)),
     after === null ? null : JSON.stringify(mappingOf(after)),
   ]);
+}
+
+interface AuditChange {
+  employeeNo: string;
+  action: 'create' | 'update';
+  before: EmployeeRecord | null;
+  after: EmployeeRecord;
+}
+
+/** One statement for many entries, inserted in the given order (ids ascend as they did row by row). */
+async function auditMany(query: TxQuery, actor: string, via: string, changes: AuditChange[]): Promise<void> {
+  await query(
+    `INSERT INTO employee_audit (actor, employee_no, action, via, before, after)
+     SELECT $1, u.employee_no, u.action, $2, u.before::jsonb, u.after::jsonb
+     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(employee_no, action, before, after, n)
+     ORDER BY u.n`,
+    [
+      actor,
+      via,
+      changes.map((c) => c.employeeNo),
+      changes.map((c) => c.action),
+      changes.map((c) => (c.before === null ? null : JSON.stringify(mappingOf(c.before)))),
+      changes.map((c) => JSON.stringify(mappingOf(c.after))),
+    ],
+  );
 }
 
 /** The audited part of a record: what the mapping says, not its timestamps. */

@@ -1,11 +1,11 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import express, { Router, type Request } from 'express';
 import type { Db } from '../db/database.js';
 import { charsetOfContentType, decodeBytes } from '../push/charset.js';
-import { csvLine } from './csv.js';
-import { CSV_HEADER, planImport } from './employee-import.js';
+import { exportCsv, planImportSteps } from './employee-import.js';
 import { allEmployees, deleteEmployee, getEmployee, listEmployees, listAudit, previewEmployees, putEmployees, putEmployee, type WriteResult } from './employee-store.js';
 import { badRequest, notFound } from './errors.js';
-import { employeeNoProblem, mappingFrom, nameProblem, openidProblem } from './mapping.js';
+import { employeeNoLookupProblem, employeeNoProblem, mappingFrom, nameProblem, openidProblem } from './mapping.js';
 import { boolParam, dateParam, pageOf, stringParam } from './query.js';
 
 // Employee ↔ openid mappings (contract §6 and §7): list and search, single-employee calls, CSV
@@ -22,21 +22,19 @@ export function employeesRouter(db: Db): Router {
   });
 
   router.get('/export', async (_req, res) => {
-    const rows = (await allEmployees(db)).map((e) => csvLine([e.employeeNo, e.openid, e.name, String(e.active)]));
     // The BOM makes Excel open the UTF-8 file correctly; the importer accepts it.
     res
       .type('text/csv; charset=utf-8')
       .attachment(`employees-${new Date().toISOString().slice(0, 10)}.csv`)
-      .send(`\uFEFF${[csvLine(CSV_HEADER), ...rows].join('\r\n')}\r\n`);
+      .send(`\uFEFF${exportCsv(await allEmployees(db))}`);
   });
 
   router.post('/import', express.raw({ type: () => true, limit: MAX_IMPORT_BYTES }), async (req, res) => {
     const dryRun = boolParam(req.query as Record<string, unknown>, 'dryRun') ?? false;
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const plan = planImport(decodeBytes(body, charsetOfContentType(req.get('content-type'))));
+    const plan = await sliced(planImportSteps(decodeImport(body, req.get('content-type'))));
     const results: WriteResult[] = dryRun ? await previewEmployees(db, plan.inputs) : await putEmployees(db, plan.inputs, actorOf(res.locals));
-    const count = (r: WriteResult): number => results.filter((x) => x === r).length;
-    res.json({ created: count('created'), updated: count('updated'), unchanged: count('unchanged'), errors: plan.errors, dryRun });
+    res.json({ ...countResults(results), errors: plan.errors, errorCount: plan.errorCount, dryRun });
   });
 
   router.put(['/', ''], () => {
@@ -44,20 +42,20 @@ export function employeesRouter(db: Db): Router {
   });
 
   router.put('/:employeeNo', async (req, res) => {
-    const employeeNo = employeeNoOf(req);
+    const employeeNo = employeeNoOf(req, employeeNoProblem);
     const input = parseBody(req.body);
     const { result, record } = await putEmployee(db, mappingFrom(employeeNo, input.openid, input.name, input.active), actorOf(res.locals));
     res.status(result === 'created' ? 201 : 200).json(record);
   });
 
   router.get('/:employeeNo', async (req, res) => {
-    const record = await getEmployee(db, employeeNoOf(req));
+    const record = await getEmployee(db, employeeNoOf(req, employeeNoLookupProblem));
     if (!record) throw notFound('employeeNo: no such employee');
     res.json(record);
   });
 
   router.delete('/:employeeNo', async (req, res) => {
-    if (!(await deleteEmployee(db, employeeNoOf(req), actorOf(res.locals)))) throw notFound('employeeNo: no such employee');
+    if (!(await deleteEmployee(db, employeeNoOf(req, employeeNoLookupProblem), actorOf(res.locals)))) throw notFound('employeeNo: no such employee');
     res.status(204).end();
   });
 
@@ -85,9 +83,33 @@ export function actorOf(locals: Record<string, unknown>): string {
   return typeof locals.actor === 'string' ? locals.actor : 'admin';
 }
 
-function employeeNoOf(req: Request): string {
+/** Runs a sliced computation, giving the event loop a turn between slices (pushes keep flowing). */
+async function sliced<T>(steps: Generator<void, T>): Promise<T> {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    await nextTurn();
+  }
+}
+
+function decodeImport(body: Buffer, contentType: string | undefined): string {
+  const charset = charsetOfContentType(contentType);
+  try {
+    return decodeBytes(body, charset);
+  } catch {
+    throw badRequest(`charset: the file cannot be read as ${charset === null ? 'the charset it declares' : `"${charset}"`}; send UTF-8 (with or without BOM) or GBK`);
+  }
+}
+
+function countResults(results: WriteResult[]): Record<WriteResult, number> {
+  const counts = { created: 0, updated: 0, unchanged: 0 };
+  for (const result of results) counts[result]++;
+  return counts;
+}
+
+function employeeNoOf(req: Request, check: (employeeNo: string) => string | null): string {
   const employeeNo = String(req.params.employeeNo ?? '').trim();
-  const problem = employeeNoProblem(employeeNo);
+  const problem = check(employeeNo);
   if (problem) throw badRequest(problem);
   return employeeNo;
 }
@@ -97,7 +119,7 @@ function parseBody(body: unknown): { openid: string; name: string | null; active
   const fields = body as Record<string, unknown>;
   const unknown = Object.keys(fields).find((key) => !['openid', 'name', 'active'].includes(key));
   if (unknown !== undefined) throw badRequest(`${unknown}: unknown field (allowed: openid, name, active)`);
-  const problem = openidProblem(fields.openid) ?? nameProblem(fields.name);
+  const problem = openidProblem(fields.openid) ?? nameProblem(typeof fields.name === 'string' ? fields.name.trim() : fields.name);
   if (problem) throw badRequest(problem);
   if (fields.active !== undefined && typeof fields.active !== 'boolean') throw badRequest('active: must be true or false');
   return { openid: fields.openid as string, name: typeof fields.name === 'string' ? fields.name : null, active: (fields.active as boolean | undefined) ?? true };

@@ -92,6 +92,10 @@ function toDetail(main: FullRow, others: FullRow[]): Record<string, unknown> {
     payload: main.payload,
     approval: main.approval,
     texts: main.texts,
+    /** How many parts the whole text needed; more than texts.length when it was shortened. */
+    partsTotal: main.parts_total,
+    shortened: main.shortened,
+    acceptedParts: main.accepted_parts,
     attempts: main.attempts,
     ackCode: main.ack_code,
     reason: main.reason,
@@ -165,6 +169,9 @@ interface FullRow extends SummaryRow {
   payload: string;
   approval: unknown;
   texts: string[];
+  parts_total: number | null;
+  shortened: boolean;
+  accepted_parts: number[];
   attempts: unknown[];
   ack_xml: string | null;
   wechat_errcode: number | null;

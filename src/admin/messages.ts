@@ -4,7 +4,7 @@ import type { PushPipeline } from '../push/pipeline.js';
 import { actorOf } from './employees.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { countOutcomes, getMessage, getMessageById, listMessages, tokenStatus, type OutcomeFilter } from './message-store.js';
-import { dateParam, pageOf, stringParam } from './query.js';
+import { dateParam, pageOf, stringParam, textProblem } from './query.js';
 
 // The message log for administrators (contract §7): find a push, see it in full, resend it, counts.
 
@@ -37,7 +37,7 @@ export function messagesRouter(db: Db, pipeline: PushPipeline): Router {
   });
 
   router.get('/:guid', async (req, res) => {
-    const message = await getMessage(db, String(req.params.guid));
+    const message = await getMessage(db, guidOf(req.params));
     if (!message) throw notFound('guid: no message with this GUID');
     res.json(message);
   });
@@ -49,13 +49,22 @@ export function messagesRouter(db: Db, pipeline: PushPipeline): Router {
     if (unknown !== undefined) throw badRequest(`${unknown}: unknown field (allowed: force)`);
     const force = (body as { force?: unknown }).force ?? false;
     if (typeof force !== 'boolean') throw badRequest('force: must be true or false');
-    const result = await pipeline.resend(String(req.params.guid), force, actorOf(res.locals));
+    const result = await pipeline.resend(guidOf(req.params), force, actorOf(res.locals));
     if (result.kind === 'not-found') throw notFound('guid: no message with this GUID');
     if (result.kind === 'conflict') throw conflict(result.message);
-    res.json({ ackCode: result.ackCode, reason: result.reason });
+    // partsSent / partsAlreadyAccepted: a resend completes a text WeChat accepted in part; a forced one sends it all again.
+    res.json({ ackCode: result.ackCode, reason: result.reason, partsSent: result.partsSent, partsAlreadyAccepted: result.partsAlreadyAccepted });
   });
 
   return router;
+}
+
+/** A GUID from the path, checked like the `guid` filter before it reaches Postgres. */
+function guidOf(params: Record<string, string | undefined>): string {
+  const guid = String(params.guid ?? '');
+  const problem = textProblem('guid', guid);
+  if (problem) throw badRequest(problem);
+  return guid;
 }
 
 export function statsRouter(db: Db, sandbox: boolean): Router {

@@ -63,6 +63,12 @@ function isDatabaseError(err: unknown): boolean {
   return (typeof code === 'string' && /^(ECONN|ETIMEDOUT|57P|08)/.test(code)) || /connect|Connection terminated/i.test(err.message);
 }
 
+/** The SQLSTATE of a Postgres error (TypeORM copies the driver's fields onto its QueryFailedError). */
+function sqlState(err: unknown): string | null {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null;
+}
+
 function errorHandler(log: Logger) {
   return (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
     if (res.headersSent) return next(err);
@@ -70,7 +76,20 @@ function errorHandler(log: Logger) {
       res.status(err.status).json({ error: err.message });
       return;
     }
+    // Express could not decode a %-escape of the path: the client's mistake, not ours.
+    if (err instanceof URIError) {
+      res.status(400).json({ error: 'path: not valid percent-encoding (%XX escapes of UTF-8 bytes)' });
+      return;
+    }
     const type = (err as { type?: string }).type;
+    if (type === 'charset.unsupported') {
+      res.status(400).json({ error: 'charset: send JSON in UTF-8' });
+      return;
+    }
+    if (type === 'encoding.unsupported') {
+      res.status(415).json({ error: 'content-encoding: send the body uncompressed, gzip or deflate' });
+      return;
+    }
     if (type === 'entity.parse.failed') {
       res.status(400).json({ error: 'body: not valid JSON' });
       return;
@@ -80,6 +99,12 @@ function errorHandler(log: Logger) {
       return;
     }
     log.error({ err: err instanceof Error ? err.message : String(err) }, 'admin request failed');
+    // Postgres refused a value (class 22: data exception): input that slipped past our checks,
+    // which retrying will not fix, so not "unavailable".
+    if (sqlState(err)?.startsWith('22')) {
+      res.status(400).json({ error: 'input: a value the database cannot store' });
+      return;
+    }
     if (isDatabaseError(err)) {
       res.status(503).json({ error: 'database: unavailable, try again' });
       return;

@@ -1,7 +1,9 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import iconv from 'iconv-lite';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startBridge, type TestBridge } from '../support/bridge.js';
+import type { Db, TxQuery } from '../../src/db/database.js';
 import { createTestDatabase, withClient, type TestDatabase } from '../support/database.js';
 
 // Contract §7 for employees: list and search, CSV import (dry run, per-line report, encodings),
@@ -40,7 +42,7 @@ describe('CSV import', () => {
     const csv = ['employee_no,openid,name', `10001,${openid(1)},张伟`, `10002,bad openid,李娜`, '', `10003,${openid(3)},王磊`].join('\n');
     const res = await importCsv(csv, { dryRun: true });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ created: 2, updated: 0, unchanged: 0, errors: [{ line: 3, message: expect.stringMatching(/^openid/) }], dryRun: true });
+    expect(res.body).toEqual({ created: 2, updated: 0, unchanged: 0, errors: [{ line: 3, message: expect.stringMatching(/^openid/) }], errorCount: 1, dryRun: true });
     expect(await employees()).toEqual([]);
     expect(await auditCount()).toBe(0);
   });
@@ -118,7 +120,7 @@ describe('export', () => {
     const before = await employees();
     const auditBefore = await auditCount();
     const res = await importCsv(body);
-    expect(res.body).toEqual({ created: 0, updated: 0, unchanged: before.length, errors: [], dryRun: false });
+    expect(res.body).toEqual({ created: 0, updated: 0, unchanged: before.length, errors: [], errorCount: 0, dryRun: false });
     expect(await employees()).toEqual(before);
     expect(await auditCount()).toBe(auditBefore);
   });
@@ -159,3 +161,180 @@ describe('audit', () => {
     expect(byActor.body.items.every((e: { actor: string }) => e.actor === 'auditor')).toBe(true);
   });
 });
+
+describe('audit filters', () => {
+  it.each([
+    ['from=-271821-04-20', /^from: /],
+    ['to=10000-01-01', /^to: /],
+    ['actor=a%00b', /^actor: /],
+    ['employeeNo=a%00b', /^employeeNo: /],
+    ['actor=<300 characters>', /^actor: at most 256/],
+  ])('GET /admin/api/audit?%s answers 400 naming the parameter', async (query, error) => {
+    const res = await api().get(`/admin/api/audit?${query.replace('<300 characters>', 'a'.repeat(300))}`).set('Authorization', OPS);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(error);
+  });
+
+  it('GET /admin/api/employees?q= with a NUL answers 400 naming q', async () => {
+    const res = await api().get('/admin/api/employees?q=a%00b').set('Authorization', OPS);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/^q: /);
+  });
+});
+
+describe('CSV import: bad input', () => {
+  it('rejects a name with a NUL in the dry run, as the commit would, and the commit writes the other lines', async () => {
+    const csv = ['employee_no,openid,name', `70001,${openid(70001)},a\u0000b`, `70002,${openid(70002)},好`].join('\n');
+    const dry = await importCsv(csv, { dryRun: true });
+    expect(dry.body).toMatchObject({ created: 1, errorCount: 1, errors: [{ line: 2, message: expect.stringMatching(/^name: .*U\+0000/) }] });
+    const commit = await importCsv(csv);
+    expect(commit.status).toBe(200);
+    expect(commit.body).toMatchObject({ created: 1, errors: [{ line: 2, message: expect.stringMatching(/^name/) }] });
+    expect((await employees()).filter((e) => e.employee_no.startsWith('7000')).map((e) => e.employee_no)).toEqual(['70002']);
+  });
+
+  it('reports an unterminated quote on its line and still reads the lines after it', async () => {
+    const csv = ['employee_no,openid,name', `70011,${openid(70011)},"never closed`, `70012,${openid(70012)},乙`, `70013,${openid(70013)},丙`].join('\n');
+    const res = await importCsv(csv, { dryRun: true });
+    expect(res.body).toMatchObject({ created: 2, errorCount: 1, errors: [{ line: 2, message: expect.stringMatching(/unterminated quote/) }] });
+  });
+
+  it('answers 400 naming the charset for a CSV in a charset it does not know', async () => {
+    const res = await importCsv('employee_no,openid,name\n', { dryRun: true, contentType: 'text/csv; charset=klingon' });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/^charset/);
+  });
+});
+
+describe('export: formula injection', () => {
+  it('prefixes every cell a spreadsheet would run with a quote, and imports back unchanged', async () => {
+    const hostile = [
+      ['80001', openid(80001), '=HYPERLINK("http://evil.example","x")'],
+      ['80002', openid(80002), "+cmd|' /C calc'!A0"],
+      ['@80003', `-${openid(80003).slice(1)}`, '@SUM(A1:A9)'],
+      ['-80004', openid(80004), '-1+1'],
+      ['80005', openid(80005), "'=already quoted"],
+    ];
+    for (const [no, id, name] of hostile) {
+      const res = await api().put(`/admin/api/employees/${encodeURIComponent(no!)}`).set('Authorization', OPS).send({ openid: id, name });
+      expect(res.status).toBe(201);
+    }
+    const text = (await exportText()).replace(/^\uFEFF/, '');
+    const cells = text.split('\r\n').flatMap((line) => line.split(','));
+    expect(cells.filter((cell) => /^"?[=+\-@\t\r]/.test(cell))).toEqual([]);
+    expect(text).toContain(`80001,${openid(80001)},"'=HYPERLINK(""http://evil.example"",""x"")",true`);
+    expect(text).toContain(`'@80003,'-${openid(80003).slice(1)},'@SUM(A1:A9),true`);
+    expect(text).toContain(`80005,${openid(80005)},''=already quoted,true`);
+
+    const before = await employees();
+    const auditBefore = await auditCount();
+    const res = await importCsv(Buffer.from(`\uFEFF${text}`));
+    expect(res.body).toEqual({ created: 0, updated: 0, unchanged: before.length, errors: [], errorCount: 0, dryRun: false });
+    expect(await employees()).toEqual(before);
+    expect(await auditCount()).toBe(auditBefore);
+  });
+});
+
+describe('large imports', () => {
+  it('answers a 25,000-line dry run with one duplicated employee number in bounded time, memory and size, without blocking the event loop', async () => {
+    const lines = Array.from({ length: 25_000 }, (_, i) => `10086,${openid(i)},员工${i}`);
+    const { result: res, maxBlockMs } = await watchEventLoop(() => importCsv(['employee_no,openid,name', ...lines].join('\n'), { dryRun: true }));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ created: 0, updated: 0, unchanged: 0, errorCount: 25_000, dryRun: true });
+    expect(res.body.errors).toHaveLength(1000);
+    expect(res.body.errors[0]).toEqual({ line: 2, message: 'employee_no: 10086 appears on 25000 lines (2, 3, 4, 5, 6 and 24995 more)' });
+    expect(res.body.errors.at(-1).line).toBe(1001);
+    expect(res.text.length).toBeLessThan(200_000);
+    console.log(`25,000-line dry run: longest event-loop block ${maxBlockMs} ms`);
+    expect(maxBlockMs).toBeLessThan(500);
+  });
+
+  it('reads a 5 MB file without blocking the event loop', async () => {
+    const lines: string[] = ['employee_no,openid,name'];
+    for (let i = 0, size = 0; size < 5 * 1024 * 1024 - 64 * 1024; i++) {
+      lines.push(`${2_000_000 + i},${openid(2_000_000 + i)},员工姓名${i}`);
+      size += Buffer.byteLength(lines.at(-1)!) + 1;
+    }
+    const { result: res, maxBlockMs } = await watchEventLoop(() => importCsv(lines.join('\n'), { dryRun: true, contentType: 'text/csv; charset=utf-8' }));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ created: lines.length - 1, errors: [] });
+    console.log(`5 MB dry run (${lines.length - 1} lines): longest event-loop block ${maxBlockMs} ms`);
+    expect(maxBlockMs).toBeLessThan(500);
+  });
+
+  it('commits in a few statements per 500 rows, with the audit trail it had row by row', async () => {
+    const first = Array.from({ length: 1500 }, (_, i) => `${3_000_000 + i},${openid(3_000_000 + i)},原名${i}`);
+    expect((await importCsv(['employee_no,openid,name', ...first].join('\n'))).body).toMatchObject({ created: 1500, errors: [] });
+    const lastAuditId = await withClient(db.url, async (c) => Number((await c.query('SELECT max(id) AS id FROM employee_audit')).rows[0].id));
+
+    // Interleaved, in groups of four lines: unchanged, openid changed, name changed, a new (inactive) employee.
+    const existing = (i: number) => 3 * (i >> 2) + (i % 4);
+    const second = Array.from({ length: 2000 }, (_, i) => {
+      const no = i % 4 === 3 ? 3_100_000 + (i >> 2) : 3_000_000 + existing(i);
+      if (i % 4 === 0) return `${no},${openid(no)},原名${existing(i)},true`;
+      if (i % 4 === 1) return `${no},${openid(no + 7)},原名${existing(i)},true`;
+      if (i % 4 === 2) return `${no},${openid(no)},新名${i},true`;
+      return `${no},${openid(no)},新人${i},false`;
+    });
+    const statements = countTransactionStatements();
+    let res;
+    try {
+      res = await importCsv(['employee_no,openid,name,active', ...second].join('\n'));
+    } finally {
+      statements.restore();
+    }
+    expect(res.body).toMatchObject({ created: 500, updated: 1000, unchanged: 500, errors: [] });
+    expect(statements.count).toBeLessThanOrEqual(3 * Math.ceil(2000 / 500));
+
+    const audit = await withClient(db.url, async (c) => (await c.query('SELECT actor, employee_no, action, via, before, after FROM employee_audit WHERE id > $1 ORDER BY id', [lastAuditId])).rows);
+    const expected = second.flatMap((line, i) => {
+      const [no, id, name] = line.split(',') as [string, string, string];
+      if (i % 4 === 0) return [];
+      const after = { employeeNo: no, openid: id, name, active: i % 4 !== 3 };
+      const before = i % 4 === 3 ? null : { employeeNo: no, openid: openid(Number(no)), name: `原名${existing(i)}`, active: true };
+      return [{ actor: 'ops', employee_no: no, action: before ? 'update' : 'create', via: 'import', before, after }];
+    });
+    expect(audit).toEqual(expected);
+  });
+});
+
+async function exportText(): Promise<string> {
+  const res = await api().get('/admin/api/employees/export').set('Authorization', OPS).buffer(true).parse((r, done) => {
+    const chunks: Buffer[] = [];
+    r.on('data', (c: Buffer) => chunks.push(c));
+    r.on('end', () => done(null, Buffer.concat(chunks).toString('utf8')));
+  });
+  return res.body as string;
+}
+
+/** The longest the event loop was blocked (ms) while `work` ran: the bridge runs in this process. */
+async function watchEventLoop<T>(work: () => Promise<T>): Promise<{ result: T; maxBlockMs: number }> {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  try {
+    const result = await work();
+    return { result, maxBlockMs: Math.round(histogram.max / 1e6) };
+  } finally {
+    histogram.disable();
+  }
+}
+
+/** Counts the statements run inside the service's transactions (an import's commit is one). */
+function countTransactionStatements(): { count: number; restore(): void } {
+  const service = bridge.service.db;
+  const original = service.transaction;
+  const counter = {
+    count: 0,
+    restore: () => {
+      service.transaction = original;
+    },
+  };
+  service.transaction = (<T>(work: (query: TxQuery) => Promise<T>) =>
+    original.call(service, (query: TxQuery) =>
+      work(((sql: string, params?: unknown[]) => {
+        counter.count++;
+        return query(sql, params);
+      }) as TxQuery),
+    )) as Db['transaction'];
+  return counter;
+}

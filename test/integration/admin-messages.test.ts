@@ -77,7 +77,7 @@ describe('resend', () => {
     wechat.reset();
     const res = await api().post(`/admin/api/messages/${unbound}/resend`).set(auth).send({ force: false });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ackCode: 'AA', reason: '处理成功' });
+    expect(res.body).toEqual({ ackCode: 'AA', reason: '处理成功', partsSent: 1, partsAlreadyAccepted: 0 });
     expect(wechat.delivered('oE2XCwFIXED000000000000001')).toHaveLength(1);
     const detail = (await api().get(`/admin/api/messages/${unbound}`).set(auth)).body;
     expect(detail).toMatchObject({ status: 'delivered', ackCode: 'AA' });
@@ -93,7 +93,7 @@ describe('resend', () => {
     expect(refused.body.error).toMatch(/^force/);
     expect(wechat.sendRequests).toBe(0);
     const forced = await api().post(`/admin/api/messages/${delivered}/resend`).set(auth).send({ force: true });
-    expect(forced.body).toEqual({ ackCode: 'AA', reason: '处理成功' });
+    expect(forced.body).toEqual({ ackCode: 'AA', reason: '处理成功', partsSent: 1, partsAlreadyAccepted: 0 });
     expect(wechat.delivered(OPENID)).toHaveLength(1);
     const attempts = (await api().get(`/admin/api/messages/${delivered}`).set(auth)).body.attempts;
     expect(attempts).toHaveLength(2);
@@ -134,3 +134,68 @@ describe('pushes refused without a GUID', () => {
     expect((await api().get('/admin/api/messages/by-id/abc').set(auth)).status).toBe(404);
   });
 });
+
+describe('filters and paths that cannot reach Postgres', () => {
+  it.each([
+    ['from=-271821-04-20', /^from: /],
+    ['from=%2B275760-09-13T00:00:00.000Z', /^from: /],
+    ['to=10000-01-01', /^to: /],
+    ['from=1969-12-31', /^from: the year must be from 1970 to 9999/],
+    ['from=0001-01-01', /^from: /],
+    ['from=2026-02-31', /^from: 2026-02-31 is not a calendar day/],
+    ['to=2026-11-22T24:00', /^to: /],
+    ['from=2026-11-22T08:00%2B25:00', /^from: /],
+    ['from=Nov%2022%202026', /^from: expected a date/],
+    ['employeeNo=a%00b', /^employeeNo: must not contain control characters \(U\+0000/],
+    ['guid=a%00b', /^guid: /],
+    ['q=a%00b', /^q: /],
+    ['outcome=AA%00', /^outcome: /],
+    ['guid=<257 characters>', /^guid: at most 256 characters/],
+    ['q=<10,000 characters>', /^q: at most 256 characters/],
+    ['limit=1e2', /^limit: /],
+    ['offset=99999999999', /^offset: /],
+  ])('GET /admin/api/messages?%s answers 400 naming the parameter', async (query, error) => {
+    const res = await api().get(`/admin/api/messages?${expand(query)}`).set(auth);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(error);
+  });
+
+  it.each(['from=1970-01-01', 'to=9999-12-31', 'from=2026-11-22T08:30:00%2B08:00', 'from=2026-11-22T08:30', 'to=2026-11-22T00:30:00.123Z', 'from=2028-02-29'])(
+    'GET /admin/api/messages?%s is a valid filter',
+    async (query) => {
+      expect((await api().get(`/admin/api/messages?${query}`).set(auth)).status).toBe(200);
+    },
+  );
+
+  it('reads an ISO timestamp with an offset as that instant', async () => {
+    const received = (await api().get(`/admin/api/messages/${delivered}`).set(auth)).body.receivedAt as string;
+    const at = new Date(received);
+    const local = (ms: number) => {
+      const d = new Date(at.getTime() + ms + 8 * 3600_000);
+      return `${d.toISOString().slice(0, 19)}.${String(d.getUTCMilliseconds()).padStart(3, '0')}+08:00`;
+    };
+    const ids = async (q: string) => (await api().get(`/admin/api/messages?${q}`).set(auth)).body.items.map((m: { guid: string }) => m.guid);
+    expect(await ids(`guid=${delivered}&from=${encodeURIComponent(local(0))}`)).toEqual([delivered]);
+    expect(await ids(`guid=${delivered}&from=${encodeURIComponent(local(1))}`)).toEqual([]);
+    expect(await ids(`guid=${delivered}&to=${encodeURIComponent(local(0))}`)).toEqual([delivered]);
+    expect(await ids(`guid=${delivered}&to=${encodeURIComponent(local(-1))}`)).toEqual([]);
+  });
+
+  it.each([
+    ['GET', '/admin/api/messages/%', /^path: /],
+    ['GET', '/admin/api/messages/%E0%A4%A', /^path: /],
+    ['POST', '/admin/api/messages/%/resend', /^path: /],
+    ['GET', '/admin/api/messages/a%00b', /^guid: /],
+    ['POST', '/admin/api/messages/a%00b/resend', /^guid: /],
+    ['GET', '/admin/api/messages/<300 characters>', /^guid: at most 256/],
+  ])('%s %s answers 400', async (method, path, error) => {
+    const res = method === 'GET' ? await api().get(expand(path)).set(auth) : await api().post(expand(path)).set(auth).send({});
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(error);
+  });
+});
+
+/** `<N characters>` in a test's query or path stands for that many letters (keeps test names short). */
+function expand(text: string): string {
+  return text.replace(/<([\d,]+) characters>/, (_m, n: string) => 'g'.repeat(Number(n.replace(/,/g, ''))));
+}

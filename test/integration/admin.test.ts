@@ -81,3 +81,64 @@ describe('employees', () => {
     expect(res.body.error).toMatch(/^body/);
   });
 });
+
+describe('input that cannot be stored is refused with 400 naming the field, never 503', () => {
+  it.each([
+    ['a NUL in the name', '/admin/api/employees/91001', { openid: 'oE2XCwNul91001', name: 'a\u0000b' }, /^name: .*U\+0000/],
+    ['a zero-width space in the name', '/admin/api/employees/91002', { openid: 'oE2XCwZw91002', name: '张\u200b伟' }, /^name: .*U\+200B/],
+    ['a soft hyphen in the name', '/admin/api/employees/91003', { openid: 'oE2XCwZw91003', name: 'Ma\u00adria' }, /^name: .*U\+00AD/],
+    ['a lone surrogate in the name', '/admin/api/employees/91004', { openid: 'oE2XCwZw91004', name: 'a\ud800b' }, /^name: .*U\+D800/],
+    ['a bidi override in the employee number', `/admin/api/employees/${encodeURIComponent('91005\u202e')}`, { openid: 'oE2XCwZw91005' }, /^employeeNo: .*U\+202E/],
+    ['a C1 control in the employee number', `/admin/api/employees/${encodeURIComponent('91006\u0085')}`, { openid: 'oE2XCwZw91006' }, /^employeeNo: .*U\+0085/],
+    ['a BOM inside the employee number', `/admin/api/employees/${encodeURIComponent('91\ufeff007')}`, { openid: 'oE2XCwZw91007' }, /^employeeNo: .*U\+FEFF/],
+  ])('%s', async (_what, path, body, error) => {
+    const before = await count();
+    const res = await api().put(path).set(auth).send(body);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(error);
+    expect(await count()).toBe(before);
+  });
+
+  it.each([
+    ['GET', '/admin/api/employees/%E0%A4%A'],
+    ['PUT', '/admin/api/employees/%E0%A4%A'],
+    ['DELETE', '/admin/api/employees/%ZZ'],
+  ])('answers 400 naming the path for a broken percent-escape: %s %s', async (method, path) => {
+    const req = method === 'GET' ? api().get(path) : method === 'PUT' ? api().put(path).send({ openid: 'oE2XCwA7bX3cY9dZ2fW4gV6hU8jT' }) : api().delete(path);
+    const res = await req.set(auth);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/^path: /);
+  });
+
+  it('answers 400 naming the charset for a JSON body in a charset it does not know', async () => {
+    const res = await api().put('/admin/api/employees/91008').set(auth).set('Content-Type', 'application/json; charset=klingon').send('{"openid":"oE2XCwCharset1"}');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/^charset/);
+  });
+
+  it('still reads and deletes a mapping stored before invisible characters were refused', async () => {
+    await withClient(db.url, (c) => c.query(`INSERT INTO employees (employee_no, openid, name) VALUES ($1, 'oE2XCwLegacy001', $2)`, ['91009\u200b', 'old\u200bname']));
+    const path = `/admin/api/employees/${encodeURIComponent('91009\u200b')}`;
+    expect((await api().get(path).set(auth)).body).toMatchObject({ employeeNo: '91009\u200b', name: 'old\u200bname' });
+    expect((await api().delete(path).set(auth)).status).toBe(204);
+  });
+});
+
+describe('sign-in limiter', () => {
+  it('refuses an address after 10 failed sign-ins (429, Retry-After) but still accepts a valid token from it (contract §11)', async () => {
+    // A bridge of its own: the address (loopback) stays refused for five minutes.
+    const own = await startBridge({ databaseUrl: db.url, wechat: false });
+    try {
+      for (let i = 0; i < 10; i++) expect((await request(own.url).get('/admin/api/whoami').set('Authorization', 'Bearer wrong-token')).status).toBe(401);
+      const refused = await request(own.url).get('/admin/api/whoami').set('Authorization', 'Bearer wrong-token');
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      const valid = await request(own.url).get('/admin/api/whoami').set(auth);
+      expect(valid.status).toBe(200);
+      expect(valid.body).toMatchObject({ actor: 'admin' });
+      expect((await request(own.url).get('/admin/api/whoami')).status).toBe(429);
+    } finally {
+      await own.stop();
+    }
+  });
+});

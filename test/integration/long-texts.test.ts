@@ -60,6 +60,8 @@ describe('at most WECHAT_MAX_PARTS messages per push (default 5)', () => {
     expect(texts[4]!.endsWith(`\n${SHORTENED_NOTICE}`)).toBe(true);
     expect(texts.slice(0, 4)).toEqual(all.slice(0, 4));
     expect(await row(guid)).toMatchObject({ status: 'delivered', shortened: true, parts_total: all.length, accepted_parts: [1, 2, 3, 4, 5] });
+    const detail = await request(bridge.url).get(`/admin/api/messages/${guid}`).set({ Authorization: `Bearer ${ADMIN_TOKEN}` });
+    expect(detail.body).toMatchObject({ shortened: true, partsTotal: all.length });
   });
 
   it('sends 120,000 empty <lists/> as 5 messages, not 2,500', async () => {
@@ -116,13 +118,15 @@ describe('a text WeChat accepted in part', () => {
     wechat.reset();
     const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
     const resent = await request(bridge.url).post(`/admin/api/messages/${guid}/resend`).set(auth).send({ force: false });
-    expect(resent.body).toMatchObject({ ackCode: 'AA' });
+    expect(resent.body).toEqual({ ackCode: 'AA', reason: '处理成功', partsSent: 2, partsAlreadyAccepted: 2 });
     expect(sentTexts()).toEqual(parts.slice(2));
 
     wechat.reset();
     const forced = await request(bridge.url).post(`/admin/api/messages/${guid}/resend`).set(auth).send({ force: true });
-    expect(forced.body).toMatchObject({ ackCode: 'AA' });
+    expect(forced.body).toEqual({ ackCode: 'AA', reason: '处理成功', partsSent: 4, partsAlreadyAccepted: 0 });
     expect(sentTexts()).toEqual(parts);
+    const detail = await request(bridge.url).get(`/admin/api/messages/${guid}`).set(auth);
+    expect(detail.body).toMatchObject({ partsTotal: 4, shortened: false, acceptedParts: [1, 2, 3, 4] });
     const attempts = (await row(guid)).attempts as Array<{ part: number; forced?: boolean; errcode?: number }>;
     expect(attempts.filter((a) => a.forced === true && a.errcode === 0).map((a) => a.part)).toEqual([1, 2, 3, 4]);
   });

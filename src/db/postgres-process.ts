@@ -116,8 +116,10 @@ export class PostgresServer {
     const listen = (c: Buffer): void => {
       this.words.add(c);
       if (onReady === null) return;
-      tail = (tail + c.toString('utf8')).slice(-(READY.length * 4));
-      if (tail.includes(READY)) onReady();
+      // Look before trimming: the ready line may be followed by more output in the same chunk.
+      const seen = tail + c.toString('utf8');
+      if (seen.includes(READY)) onReady();
+      tail = seen.slice(-READY.length);
     };
     child.on('error', (err) => this.words.add(Buffer.from(`${binaries.postgres}: ${err.message}`)));
     child.stdout!.on('data', listen);

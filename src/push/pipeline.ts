@@ -62,7 +62,6 @@ export class PushPipeline {
 
   /** `arrivedAt`: when the request came in; waiting for admission and the body count against the 15 s. */
   async handle(body: Buffer, contentType: string | undefined, arrivedAt = Date.now()): Promise<PushResult> {
-    const started = performance.now();
     const deadline = arrivedAt + PUSH_BUDGET_MS;
     const read = readPush(body, contentType);
     const { envelope, addressing } = read;
@@ -81,7 +80,7 @@ export class PushPipeline {
       }
     }
     const answer = wrapAck(result.ackXml, ackShapeOf(read, body, contentType));
-    this.logPush(result.outcome, addressing, read.ok ? read.approval : null, envelope, Math.round(performance.now() - started));
+    this.logPush(result.outcome, addressing, read.ok ? read.approval : null, envelope, Date.now() - arrivedAt);
     return { ...answer, guid: addressing.guid, outcome: result.outcome };
   }
 

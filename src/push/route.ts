@@ -46,19 +46,19 @@ export function pushRouter(options: PushRouteOptions): Router {
     const denied = access.refusal(req.ip, token);
     if (denied !== null) {
       log.warn({ ip: req.ip, reason: denied }, 'push refused');
-      return refuse(req, res, { status: 403, reason: denied, kind: 'REFUSED' }, options);
+      return refuse(req, res, { status: 403, reason: denied, kind: 'REFUSED' }, options, arrivedAt);
     }
     const declared = declaredLength(req);
-    if (declared !== null && declared > config.pushMaxBytes) return refuse(req, res, tooLarge(config.pushMaxBytes), options);
+    if (declared !== null && declared > config.pushMaxBytes) return refuse(req, res, tooLarge(config.pushMaxBytes), options, arrivedAt);
     const release = await budget.acquire(declared ?? config.pushMaxBytes, ADMISSION_WAIT_MS);
     if (release === null) {
       log.warn({ inFlightBytes: budget.inUse, declared }, 'push turned away: too many push bytes in flight (PUSH_MAX_INFLIGHT_BYTES)');
       res.set('Retry-After', '5');
-      return refuse(req, res, { status: 503, reason: '系统繁忙，请稍后重试', kind: 'OVERLOADED' }, options);
+      return refuse(req, res, { status: 503, reason: '系统繁忙，请稍后重试', kind: 'OVERLOADED' }, options, arrivedAt);
     }
     try {
       const read = await readBody(req, config.pushMaxBytes, Math.max(0, arrivedAt + config.requestTimeoutMs - Date.now()));
-      if (read.kind !== 'ok') return refuse(req, res, bodyRefusal(read, config.pushMaxBytes), options);
+      if (read.kind !== 'ok') return refuse(req, res, bodyRefusal(read, config.pushMaxBytes), options, arrivedAt);
       const result = await pipeline.handle(read.body, req.get('content-type'), arrivedAt);
       res.status(200).set('X-Content-Type-Options', 'nosniff').type(result.contentType).send(result.body);
     } finally {
@@ -98,9 +98,9 @@ function bodyRefusal(read: Exclude<BodyRead, { kind: 'ok' }>, limit: number): Re
 }
 
 /** Answers a push that was not processed; its body (if any is left) is never read: the connection closes. */
-function refuse(req: Request, res: Response, refusal: Refusal, options: PushRouteOptions): void {
+function refuse(req: Request, res: Response, refusal: Refusal, options: PushRouteOptions, arrivedAt: number): void {
   const answer = refusalAnswer(options.config.bridgeId, refusal.reason, req.get('content-type'), req.get('soapaction'));
-  options.metrics.countPush(refusal.kind, 'AE', 0);
+  options.metrics.countPush(refusal.kind, 'AE', Date.now() - arrivedAt);
   res.set({ Connection: 'close', 'X-Content-Type-Options': 'nosniff' }).status(refusal.status).type(answer.contentType).send(answer.body);
 }
 

@@ -130,7 +130,7 @@ describe('the database', () => {
     const blocked = withClient(db.url, async (c) => {
       await c.query('BEGIN');
       await c.query('LOCK TABLE messages IN ACCESS EXCLUSIVE MODE');
-      await new Promise((r) => setTimeout(r, 4000));
+      await new Promise((r) => setTimeout(r, 7000)); // longer than the pool's 5 s wait for a connection
       await c.query('COMMIT');
     });
     await new Promise((r) => setTimeout(r, 200));
@@ -141,7 +141,7 @@ describe('the database', () => {
     expect(metrics).toMatch(/bridge_db_failures_total\{cause="pool_exhausted"\} [1-9]/);
     expect(metrics).not.toMatch(/bridge_db_failures_total\{cause="unavailable"\} [1-9]/);
     expect(bridge.logs.join('')).toMatch(/"cause":"pool_exhausted"/);
-  }, 30_000);
+  }, 40_000);
 });
 
 describe('TRUST_PROXY=true', () => {

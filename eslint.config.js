@@ -23,9 +23,9 @@ export default tseslint.config(
     languageOptions: { globals: globals.node },
   },
   {
-    // The admin page: plain browser JavaScript, no build step.
+    // The admin page: native ES modules in the browser, no build step.
     files: ['public/**/*.js'],
-    languageOptions: { globals: globals.browser, sourceType: 'script' },
+    languageOptions: { globals: globals.browser, sourceType: 'module' },
     rules: { 'no-console': 'off' },
   },
 );

@@ -41,10 +41,16 @@ export interface Cidr {
   family: 'ipv4' | 'ipv6';
 }
 
-export interface WechatConfig {
-  /** Null in sandbox mode: no credentials, nothing is sent. */
-  appId: string | null;
-  secret: string | null;
+/** Sandbox: no credentials, everything runs, nothing is sent. Live: the Official Account's. */
+export type WechatConfig = ({ mode: 'sandbox' } | ({ mode: 'live' } & WechatCredentials)) & WechatSettings;
+export type LiveWechatConfig = Extract<WechatConfig, { mode: 'live' }>;
+
+export interface WechatCredentials {
+  appId: string;
+  secret: string;
+}
+
+export interface WechatSettings {
   apiBase: string;
   tokenApi: 'stable' | 'classic';
   timeoutMs: number;
@@ -97,8 +103,7 @@ export function loadConfig(env: Env = process.env): Config {
     embeddedPgPort: int('EMBEDDED_PG_PORT', 54329, 1, 65535),
     dbPoolSize: int('DB_POOL_SIZE', 20, 2, 500),
     wechat: {
-      appId,
-      secret,
+      ...(appId !== null && secret !== null ? { mode: 'live' as const, appId, secret } : { mode: 'sandbox' as const }),
       apiBase: httpUrl('WECHAT_API_BASE', get('WECHAT_API_BASE') ?? 'https://api.weixin.qq.com'),
       tokenApi,
       timeoutMs: int('WECHAT_TIMEOUT_MS', 5000, 100, 14000),

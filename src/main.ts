@@ -68,7 +68,7 @@ process.on('uncaughtException', (err) => {
   process.exit(EXIT.failed);
 });
 
-if (config.wechat.appId === null) {
+if (config.wechat.mode === 'sandbox') {
   log.warn(
     '*** SANDBOX MODE: WECHAT_APPID and WECHAT_SECRET are not set. Every push is processed and recorded, ' +
       'but NOTHING IS SENT TO WECHAT; acks say "处理成功（沙箱模式…）". Set both variables to go live. ***',
@@ -89,5 +89,5 @@ try {
   log.fatal(err instanceof ConfigError ? { variable: err.variable, reason: message } : { err }, 'bridge failed to start');
   fail(EXIT.failed, `start-up failed: ${message}`);
 }
-log.info({ url: service.url, instance: service.instanceId, ms: Math.round(performance.now() - started), sandbox: config.wechat.appId === null }, 'bridge listening');
+log.info({ url: service.url, instance: service.instanceId, ms: Math.round(performance.now() - started), sandbox: config.wechat.mode === 'sandbox' }, 'bridge listening');
 serviceUp(service);

@@ -1,13 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DatabaseStats } from './db/data-source.js';
 import type { OutcomeCode } from './outcomes.js';
 
 // Prometheus metrics for GET /metrics. One registry per service instance (tests run several in a
 // process). Label values come from small fixed sets, so series stay few and the hot path cheap.
 
-export interface PoolStats {
-  inUse(): number;
-  waiting(): number;
-}
 
 export class Metrics {
   readonly registry = new Registry();
@@ -40,12 +37,22 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(pool: PoolStats | null = null) {
+  /** `db`: absent only where no database is involved (the pure path in tests). */
+  constructor(db?: DatabaseStats) {
     collectDefaultMetrics({ register: this.registry });
-    if (pool) {
-      new Gauge({ name: 'bridge_db_pool_in_use', help: 'Postgres connections checked out of the pool', registers: [this.registry], collect() { this.set(pool.inUse()); } });
-      new Gauge({ name: 'bridge_db_pool_waiting', help: 'Queries waiting for a Postgres connection', registers: [this.registry], collect() { this.set(pool.waiting()); } });
-    }
+    if (!db) return;
+    const registers = [this.registry];
+    new Gauge({ name: 'bridge_db_pool_in_use', help: 'Postgres connections checked out of the pool', registers, collect() { this.set(db.inUse()); } });
+    new Gauge({ name: 'bridge_db_pool_waiting', help: 'Queries waiting for a Postgres connection', registers, collect() { this.set(db.waiting()); } });
+    new Counter({
+      name: 'bridge_db_statements_total',
+      help: 'Statements sent to Postgres, transaction control included: round trips',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(db.statements());
+      },
+    });
   }
 
   /** Pushes refused before their body was read: REFUSED (access control), UNREADABLE (size, time, encoding), OVERLOADED (in-flight budget). */

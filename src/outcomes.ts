@@ -1,4 +1,4 @@
-import type { AckAddressing, AckCode, MessageStatus } from './types.js';
+import type { AckCode, MessageStatus } from './types.js';
 
 // One typed outcome per row of the contract's reason table (§4). Every way a push can end is one of
 // these; `ackOf` is the only place that turns them into an ack code and reason text.
@@ -77,17 +77,3 @@ export function finalStatusOf(outcome: Outcome): MessageStatus {
       return 'rejected';
   }
 }
-
-/** Thrown by the pure readers when a push cannot go further; carries the outcome to answer with. */
-export class PushRejected extends Error {
-  /** Set once the payload's ids are known, so even a rejection acks the right message and devices. */
-  addressing: AckAddressing | null = null;
-
-  constructor(readonly outcome: Extract<Outcome, { code: 'EMPTY' | 'MALFORMED' }>) {
-    super(ackOf(outcome).reason);
-    this.name = 'PushRejected';
-  }
-}
-
-export const malformed = (detail: string): PushRejected => new PushRejected({ code: 'MALFORMED', detail });
-export const empty = (): PushRejected => new PushRejected({ code: 'EMPTY' });

@@ -1,5 +1,24 @@
 // The shapes that travel along the push path, in the order they appear:
 // receive → unwrap envelope → read approval → record → look up → format → deliver → acknowledge.
+// Row types of the tables are declared here once and used by their table files in src/db/.
+//
+// Glossary
+//   GUID            the message id the ERP gives a push (the payload root's <id extension>); one
+//                   approval event, however often it is pushed.
+//   push            one HTTP request to /push. Several pushes may carry one GUID (the ERP re-sends).
+//   claim           the right to process a GUID now, taken in Postgres with one INSERT … ON CONFLICT;
+//                   exactly one push (on any replica) holds it at a time.
+//   lease           a claim's expiry (`lease_until`, 30 s): a claim whose process died lapses and
+//                   the GUID may be claimed again.
+//   claim token     a random id per claim: an outcome is written only to its own claim, once.
+//   part            one WeChat message of a text longer than 2048 bytes (at most WECHAT_MAX_PARTS).
+//   outcome         how a push ended: one per row of the reason table (src/outcomes.ts); the ack
+//                   (AA/AE + reason) follows from it.
+//   unknown outcome WeChat may or may not have the text (a timeout, a connection lost after
+//                   sending, a process killed mid-delivery): AE to the ERP, offered for resend.
+//   sandbox         mode without WeChat credentials: everything runs, nothing is sent, AA says so.
+//   refused push    a push that never owned its GUID (unreadable, conflicting content): kept as a
+//                   `rejected` row, answered AE.
 
 /** How the push reached us; decides how the ack is wrapped. */
 export type EnvelopeKind = 'soap11' | 'soap12' | 'form' | 'raw';
@@ -21,6 +40,9 @@ export interface Envelope {
   bodyText: string;
 }
 
+/** How an ack goes back: as the push came, or as it most likely came when it could not be read. */
+export type AckShape = Pick<Envelope, 'kind' | 'operationNamespace' | 'qualifiedParameters' | 'cdata'>;
+
 /** One `<lists>` item of the approval. */
 export interface ApprovalItem {
   pi: string;
@@ -28,11 +50,15 @@ export interface ApprovalItem {
   projectName: string;
 }
 
-/** The approval as read from the payload; every value a trimmed string, '' when absent. */
-export interface Approval {
+/** Device ids and message id that the ack echoes; known as soon as the payload parses, even when it is refused. */
+export interface AckAddressing {
   guid: string;
   senderId: string;
   receiverId: string;
+}
+
+/** The approval as read from the payload; every value a trimmed string, '' when absent. */
+export interface Approval extends AckAddressing {
   employeeNo: string;
   operator: string;
   billType: string;
@@ -42,19 +68,47 @@ export interface Approval {
   items: ApprovalItem[];
 }
 
-/** Device ids and message id that the ack echoes; known as soon as the payload parses, even when it is rejected. */
-export interface AckAddressing {
-  guid: string;
-  senderId: string;
-  receiverId: string;
+export type AckCode = 'AA' | 'AE';
+
+/** What the HTTP layer sends back: the ack in its envelope. */
+export interface HttpAnswer {
+  contentType: string;
+  body: string;
 }
 
-export type AckCode = 'AA' | 'AE';
+/** The push as received, for the message log. */
+export interface Received {
+  envelope: EnvelopeKind;
+  action: string | null;
+  contentType: string | null;
+  bodyText: string;
+}
 
 /** Lifecycle of a message row. `rejected` rows never own their GUID. */
 export type MessageStatus = 'processing' | 'delivered' | 'sandbox' | 'failed' | 'unknown' | 'rejected';
 
-/** One call to the customer-service send API, as kept in `messages.attempts`. */
+/** A claim of a GUID: whose it is (the token), whom to send to, and what an earlier claim already sent. */
+export interface Claimed {
+  id: string;
+  token: string;
+  /** The look-up: the applicant's openid, null when no active mapping has one. */
+  openid: string | null;
+  /** The parts an earlier claim of this GUID sent, and which of them WeChat accepted (1-based). */
+  previousTexts: string[];
+  acceptedParts: number[];
+}
+
+/** The state of a GUID someone else holds (or held), to decide what a repeated push gets. */
+export interface ExistingMessage {
+  status: MessageStatus;
+  fingerprint: string | null;
+  ackCode: AckCode | null;
+  reason: string | null;
+  finishedAt: Date | null;
+  leaseExpired: boolean;
+}
+
+/** One call to a WeChat send API, as kept in `messages.attempts`. */
 export interface DeliveryAttempt {
   at: string;
   part: number;
@@ -69,9 +123,139 @@ export interface DeliveryAttempt {
   forced?: boolean;
 }
 
+/** How a claim ends: written once, to its own claim, before the answer leaves. */
+export interface Finish {
+  token: string;
+  status: MessageStatus;
+  ackCode: AckCode;
+  reason: string;
+  /** Null keeps the ack already returned to the ERP (an administrator's resend answers no one). */
+  ackXml: string | null;
+  texts: string[];
+  attempts: DeliveryAttempt[];
+  errcode: number | null;
+  errmsg: string | null;
+  openidMasked: string | null;
+  acceptedParts: number[];
+  partsTotal: number | null;
+  shortened: boolean;
+}
+
+/** A push that never owned a GUID: kept, answered, never processed. */
+export interface Refusal {
+  guid: string | null;
+  senderId: string;
+  receiverId: string;
+  employeeNo: string | null;
+  approval: Approval | null;
+  fingerprint: string | null;
+  reason: string;
+  ackXml: string;
+}
+
 /** The shared WeChat access token as stored in Postgres. */
 export interface StoredToken {
   accessToken: string;
   expiresAt: Date;
   fetchedAt: Date;
+}
+
+// ---- administration ----------------------------------------------------------------------------
+
+/** An employee ↔ openid mapping as the admin API shows it. */
+export interface EmployeeRecord {
+  employeeNo: string;
+  openid: string;
+  name: string;
+  active: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A mapping to write. */
+export interface MappingInput {
+  employeeNo: string;
+  openid: string;
+  /** Null keeps the stored name (or '' for a new mapping). */
+  name: string | null;
+  active: boolean;
+}
+
+export type WriteResult = 'created' | 'updated' | 'unchanged';
+
+export interface Page {
+  limit: number;
+  offset: number;
+}
+
+export interface Listed<T> {
+  items: T[];
+  total: number;
+}
+
+// ---- rows, as TypeORM maps them (src/db/*.ts) --------------------------------------------------
+
+export interface EmployeeRow {
+  employeeNo: string;
+  openid: string;
+  name: string;
+  active: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface EmployeeAuditRow {
+  id: string;
+  at: Date;
+  actor: string;
+  employeeNo: string;
+  action: 'create' | 'update' | 'delete';
+  via: 'api' | 'import';
+  before: unknown;
+  after: unknown;
+}
+
+export interface MessageRow {
+  id: string;
+  guid: string | null;
+  status: MessageStatus;
+  receivedAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+  deliveredAt: Date | null;
+  envelope: EnvelopeKind;
+  action: string | null;
+  senderId: string;
+  receiverId: string;
+  employeeNo: string | null;
+  contentType: string | null;
+  payload: string;
+  approval: Approval | null;
+  fingerprint: string | null;
+  openidMasked: string | null;
+  ackCode: AckCode | null;
+  reason: string | null;
+  ackXml: string | null;
+  texts: string[];
+  wechatErrcode: number | null;
+  wechatErrmsg: string | null;
+  attempts: DeliveryAttempt[];
+  pushCount: number;
+  lastPushAt: Date;
+  leaseUntil: Date | null;
+  claimedBy: string | null;
+  claimToken: string | null;
+  acceptedParts: number[];
+  partsTotal: number | null;
+  shortened: boolean;
+}
+
+export interface WechatTokenRow {
+  appId: string;
+  api: 'stable' | 'classic';
+  accessToken: string;
+  expiresAt: Date;
+  fetchedAt: Date;
+  fetchedBy: string;
+  fetchCount: string;
 }

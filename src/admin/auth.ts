@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { digestOf, sameSecret, type SecretDigest } from '../secret.js';
 import type { NextFunction, Request, Response } from 'express';
 import type { AdminCredential } from '../config.js';
 
@@ -21,7 +21,7 @@ export interface AdminAuthOptions {
 }
 
 export function requireAdmin(credentials: AdminCredential[], options: AdminAuthOptions = {}) {
-  const digests = credentials.map((c) => ({ actor: c.actor, digest: digest(c.token) }));
+  const digests = credentials.map((c) => ({ actor: c.actor, digest: digestOf(c.token) }));
   const limiter = options.limiter ?? new SignInLimiter({ now: options.now });
   return (req: Request, res: Response, next: NextFunction): void => {
     const actor = actorOf(req.get('authorization'), digests);
@@ -41,13 +41,14 @@ export function requireAdmin(credentials: AdminCredential[], options: AdminAuthO
   };
 }
 
-function actorOf(header: string | undefined, digests: Array<{ actor: string; digest: Buffer }>): string | null {
+function actorOf(header: string | undefined, digests: Array<{ actor: string; digest: SecretDigest }>): string | null {
   const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  const presented = match ? digest(match[1]!.trim()) : null;
+  if (!match) return null;
+  const presented = match[1]!.trim();
   let actor: string | null = null;
   // Every candidate is compared, whichever matches, so the time taken does not tell which one did.
   for (const candidate of digests) {
-    if (presented && timingSafeEqual(presented, candidate.digest) && actor === null) actor = candidate.actor;
+    if (sameSecret(presented, candidate.digest) && actor === null) actor = candidate.actor;
   }
   return actor;
 }
@@ -113,6 +114,3 @@ export class SignInLimiter {
   }
 }
 
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
-}

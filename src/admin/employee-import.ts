@@ -1,5 +1,5 @@
 import { csvLine, readCsv, runToEnd, safeCell, unprefixCell, type CsvRecord } from './csv.js';
-import type { EmployeeRecord, MappingInput } from './employee-store.js';
+import type { EmployeeRecord, MappingInput } from '../types.js';
 import { employeeNoProblem, mappingFrom, nameProblem, openidProblem, parseActive } from './mapping.js';
 
 // Turns an uploaded CSV into the mappings to write and a per-line list of rejections (contract §7:

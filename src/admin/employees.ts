@@ -1,9 +1,12 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import express, { Router, type Request } from 'express';
-import type { Db } from '../db/database.js';
+import type { Database } from '../db/data-source.js';
+import { listAudit } from '../db/employee-audit.js';
 import { charsetOfContentType, decodeBytes } from '../push/charset.js';
 import { exportCsv, planImportSteps } from './employee-import.js';
-import { allEmployees, deleteEmployee, getEmployee, listEmployees, listAudit, previewEmployees, putEmployees, putEmployee, type WriteResult } from './employee-store.js';
+import { allEmployees, deleteEmployee, getEmployee, listEmployees, previewEmployees, putEmployees, putEmployee } from '../db/employees.js';
+import type { WriteResult } from '../types.js';
+import { FormatError } from '../errors.js';
 import { badRequest, notFound } from './errors.js';
 import { employeeNoLookupProblem, employeeNoProblem, mappingFrom, nameProblem, openidProblem } from './mapping.js';
 import { boolParam, dateParam, pageOf, stringParam } from './query.js';
@@ -13,7 +16,7 @@ import { boolParam, dateParam, pageOf, stringParam } from './query.js';
 
 const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
 
-export function employeesRouter(db: Db): Router {
+export function employeesRouter(db: Database): Router {
   const router = Router();
 
   router.get('/', async (req, res) => {
@@ -62,7 +65,7 @@ export function employeesRouter(db: Db): Router {
   return router;
 }
 
-export function auditRouter(db: Db): Router {
+export function auditRouter(db: Database): Router {
   const router = Router();
   router.get('/', async (req, res) => {
     const query = req.query as Record<string, unknown>;
@@ -96,7 +99,8 @@ function decodeImport(body: Buffer, contentType: string | undefined): string {
   const charset = charsetOfContentType(contentType);
   try {
     return decodeBytes(body, charset);
-  } catch {
+  } catch (err) {
+    if (!(err instanceof FormatError)) throw err;
     throw badRequest(`charset: the file cannot be read as ${charset === null ? 'the charset it declares' : `"${charset}"`}; send UTF-8 (with or without BOM) or GBK`);
   }
 }

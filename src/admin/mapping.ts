@@ -1,5 +1,5 @@
 import { firstInvisibleOrControl, MAX_EMPLOYEE_NO_LENGTH } from '../identifiers.js';
-import type { MappingInput } from './employee-store.js';
+import type { MappingInput } from '../types.js';
 
 // What a valid employee ↔ openid mapping is (contract §6), for the PUT body and CSV lines alike.
 // Each check answers `field: what is wrong`, or null when the value is fine.

@@ -1,24 +1,28 @@
 import { Router } from 'express';
-import type { Db } from '../db/database.js';
-import type { PushPipeline } from '../push/pipeline.js';
+import type { Database } from '../db/data-source.js';
+import { countOutcomes, listMessages, messageById, messagesOfGuid, type OutcomeFilter } from '../db/messages.js';
+import { tokenStatus } from '../db/wechat-tokens.js';
+import type { ResendResult } from '../push/resend.js';
 import { actorOf } from './employees.js';
 import { badRequest, conflict, notFound } from './errors.js';
-import { countOutcomes, getMessage, getMessageById, listMessages, tokenStatus, type OutcomeFilter } from './message-store.js';
+import { toDetail, toSummary } from './message-views.js';
 import { dateParam, pageOf, stringParam, textProblem } from './query.js';
 
 // The message log for administrators (contract §7): find a push, see it in full, resend it, counts.
 
 const OUTCOMES: OutcomeFilter[] = ['AA', 'AE', 'unknown', 'sandbox'];
 
-export function messagesRouter(db: Db, pipeline: PushPipeline): Router {
+/** An administrator's resend (push/resend.ts), as the admin API calls it. */
+export type Resend = (guid: string, force: boolean, actor: string) => Promise<ResendResult>;
+
+export function messagesRouter(db: Database, resend: Resend): Router {
   const router = Router();
 
   router.get('/', async (req, res) => {
     const query = req.query as Record<string, unknown>;
     const outcome = stringParam(query, 'outcome');
     if (outcome !== null && !OUTCOMES.includes(outcome as OutcomeFilter)) throw badRequest(`outcome: expected one of ${OUTCOMES.join(', ')}`);
-    res.json(
-      await listMessages(db, {
+    const listed = await listMessages(db, {
         outcome: outcome as OutcomeFilter | null,
         employeeNo: stringParam(query, 'employeeNo'),
         guid: stringParam(query, 'guid'),
@@ -26,20 +30,22 @@ export function messagesRouter(db: Db, pipeline: PushPipeline): Router {
         to: dateParam(query, 'to', true),
         q: stringParam(query, 'q'),
         ...pageOf(query),
-      }),
-    );
+      });
+    res.json({ items: listed.items.map(toSummary), total: listed.total });
   });
 
   router.get('/by-id/:id', async (req, res) => {
-    const message = await getMessageById(db, String(req.params.id));
-    if (!message) throw notFound('id: no message with this id');
-    res.json(message);
+    const id = String(req.params.id);
+    const main = /^\d{1,18}$/.test(id) ? await messageById(db, id) : null;
+    if (!main) throw notFound('id: no message with this id');
+    const others = main.guid === null ? [] : (await messagesOfGuid(db, main.guid)).filter((r) => r.id !== main.id);
+    res.json(toDetail(main, others));
   });
 
   router.get('/:guid', async (req, res) => {
-    const message = await getMessage(db, guidOf(req.params));
-    if (!message) throw notFound('guid: no message with this GUID');
-    res.json(message);
+    const [main, ...others] = await messagesOfGuid(db, guidOf(req.params));
+    if (!main) throw notFound('guid: no message with this GUID');
+    res.json(toDetail(main, others));
   });
 
   router.post('/:guid/resend', async (req, res) => {
@@ -49,7 +55,7 @@ export function messagesRouter(db: Db, pipeline: PushPipeline): Router {
     if (unknown !== undefined) throw badRequest(`${unknown}: unknown field (allowed: force)`);
     const force = (body as { force?: unknown }).force ?? false;
     if (typeof force !== 'boolean') throw badRequest('force: must be true or false');
-    const result = await pipeline.resend(guidOf(req.params), force, actorOf(res.locals));
+    const result = await resend(guidOf(req.params), force, actorOf(res.locals));
     if (result.kind === 'not-found') throw notFound('guid: no message with this GUID');
     if (result.kind === 'conflict') throw conflict(result.message);
     // partsSent / partsAlreadyAccepted: a resend completes a text WeChat accepted in part; a forced one sends it all again.
@@ -67,7 +73,7 @@ function guidOf(params: Record<string, string | undefined>): string {
   return guid;
 }
 
-export function statsRouter(db: Db, sandbox: boolean): Router {
+export function statsRouter(db: Database, sandbox: boolean): Router {
   const router = Router();
   router.get('/', async (_req, res) => {
     const now = new Date();

@@ -1,21 +1,23 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { QueryFailedError } from 'typeorm';
 import type { AdminCredential } from '../config.js';
-import type { Db } from '../db/database.js';
+import type { Database } from '../db/data-source.js';
+import { FormatError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { PushPipeline } from '../push/pipeline.js';
 import { requireAdmin } from './auth.js';
 import { auditRouter, employeesRouter } from './employees.js';
 import { HttpError } from './errors.js';
-import { messagesRouter, statsRouter } from './messages.js';
+import { messagesRouter, statsRouter, type Resend } from './messages.js';
 
 // /admin/api (bearer token, JSON in and out, errors as {"error": "field: ..."}) and the web page
 // on top of it at /admin/.
 
 export interface AdminOptions {
-  db: Db;
-  pipeline: PushPipeline;
+  db: Database;
+  resend: Resend;
   adminTokens: AdminCredential[];
   sandbox: boolean;
   log: Logger;
@@ -30,7 +32,7 @@ export function adminApi(options: AdminOptions): Router {
   });
   api.use('/employees', employeesRouter(options.db));
   api.use('/audit', auditRouter(options.db));
-  api.use('/messages', messagesRouter(options.db, options.pipeline));
+  api.use('/messages', messagesRouter(options.db, options.resend));
   api.use('/stats', statsRouter(options.db, options.sandbox));
   api.use(() => {
     throw new HttpError(404, 'path: no such admin endpoint');
@@ -39,10 +41,17 @@ export function adminApi(options: AdminOptions): Router {
   return api;
 }
 
+const HTM_PREACT = fileURLToPath(import.meta.resolve('htm/preact/standalone'));
+
 /** The static page, from public/admin (found from here whether running from src/ or dist/src/). */
 export function adminPage(): Router {
   const page = Router();
   const dir = findUp(path.join('public', 'admin'));
+  // preact + hooks + htm as one ES module with no bare imports: the page needs no build step, no
+  // import map (an inline script the CSP forbids) and no internet.
+  page.get('/vendor/htm-preact.js', (_req, res) => {
+    res.type('text/javascript; charset=utf-8').sendFile(HTM_PREACT);
+  });
   if (dir) page.use(express.static(dir, { index: 'index.html', maxAge: 0 }));
   return page;
 }
@@ -58,7 +67,7 @@ function findUp(relative: string): string | null {
 /** Query failures and pool connection failures, as opposed to bugs of ours. */
 function isDatabaseError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  if (err.name === 'QueryFailedError') return true;
+  if (err instanceof QueryFailedError) return true;
   const code = (err as { code?: unknown }).code;
   return (typeof code === 'string' && /^(ECONN|ETIMEDOUT|57P|08)/.test(code)) || /connect|Connection terminated/i.test(err.message);
 }
@@ -74,6 +83,11 @@ function errorHandler(log: Logger) {
     if (res.headersSent) return next(err);
     if (err instanceof HttpError) {
       res.status(err.status).json({ error: err.message });
+      return;
+    }
+    // An uploaded file the readers cannot decode (src/errors.ts): the charset it claims or has.
+    if (err instanceof FormatError) {
+      res.status(400).json({ error: `charset: ${err.detail}` });
       return;
     }
     // Express could not decode a %-escape of the path: the client's mistake, not ours.
@@ -98,7 +112,7 @@ function errorHandler(log: Logger) {
       res.status(413).json({ error: 'body: too large' });
       return;
     }
-    log.error({ err: err instanceof Error ? err.message : String(err) }, 'admin request failed');
+    log.error({ err }, 'admin request failed');
     // Postgres refused a value (class 22: data exception): input that slipped past our checks,
     // which retrying will not fix, so not "unavailable".
     if (sqlState(err)?.startsWith('22')) {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { createDataSource } from '../db/database.js';
+import { createDatabase } from '../db/data-source.js';
 import { startEmbeddedPostgres } from '../db/embedded.js';
 import type { Logger } from '../log.js';
 import type { DataSource } from 'typeorm';
@@ -30,7 +30,7 @@ export async function openTarget(config: Config, log: Logger): Promise<Target> {
 }
 
 async function open(url: string, live: boolean, after: () => Promise<void>): Promise<Target> {
-  const dataSource = createDataSource({ url, poolSize: 2 });
+  const { dataSource } = createDatabase({ url, poolSize: 2 });
   try {
     await dataSource.initialize();
   } catch (err) {

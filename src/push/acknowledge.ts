@@ -1,5 +1,6 @@
 import type { Ack } from '../outcomes.js';
-import type { AckAddressing, Envelope, EnvelopeKind } from '../types.js';
+import { hl7Timestamp } from '../time.js';
+import type { AckAddressing, AckShape, EnvelopeKind, HttpAnswer } from '../types.js';
 import { SOAP11_NS, SOAP12_NS } from './envelope.js';
 import { printable } from './xml.js';
 
@@ -36,15 +37,7 @@ export function writeAck({ ack, addressing, bridgeId, ackId, now }: AckInput): s
   );
 }
 
-export interface HttpAnswer {
-  contentType: string;
-  body: string;
-}
-
 const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
-
-/** What of the request's envelope the answer mirrors. */
-export type AckShape = Pick<Envelope, 'kind' | 'operationNamespace' | 'qualifiedParameters' | 'cdata'>;
 
 /** Raw and form pushes get the bare ack; SOAP pushes a HIPMessageServerResponse of the same SOAP version. */
 export function wrapAck(ackXml: string, envelope: AckShape): HttpAnswer {
@@ -68,12 +61,6 @@ export function wrapAck(ackXml: string, envelope: AckShape): HttpAnswer {
 
 export function soapContentType(kind: EnvelopeKind): string {
   return kind === 'soap12' ? 'application/soap+xml; charset=utf-8' : 'text/xml; charset=utf-8';
-}
-
-/** yyyyMMddHHmmss in the process's local time zone, as Chinese platforms write it (set TZ=Asia/Shanghai). */
-export function hl7Timestamp(date: Date): string {
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
 }
 
 /** Attribute value: escaped, and stripped of characters XML 1.0 cannot carry (ids are echoed as read). */

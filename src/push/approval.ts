@@ -1,42 +1,52 @@
-import { empty, malformed, PushRejected } from '../outcomes.js';
+import { empty, FormatError, malformed } from '../errors.js';
 import type { AckAddressing, Approval, ApprovalItem } from '../types.js';
 import { exceedsLength, hasInvisibleOrControl, MAX_EMPLOYEE_NO_LENGTH, MAX_GUID_LENGTH } from '../identifiers.js';
 import { unescapePayload } from './unescape.js';
 import { attrOf, child, childElements, children, isNode, localName, parseXml, textOf, type XmlNode } from './xml.js';
 
 // Reads the message id, the device ids and the approval fields out of the payload (contract §3,
-// "The approval payload"). Pure; every failure is a PushRejected that already knows the ids it could read.
+// "The approval payload"), in steps, so the caller knows the ids even when a later step fails.
+// Pure; a failure is a FormatError.
 
-export interface ReadPayload {
-  addressing: AckAddressing;
-  approval: Approval;
+export type ReadPayload = { ok: true; addressing: AckAddressing; approval: Approval } | { ok: false; addressing: AckAddressing; error: FormatError };
+
+const NO_ADDRESSING: AckAddressing = { guid: '', senderId: '', receiverId: '' };
+
+/** The payload read whole: the approval, or what is wrong with it and the ids read before that. */
+export function readPayload(payload: string): ReadPayload {
+  let addressing = NO_ADDRESSING;
+  try {
+    const root = payloadRoot(payload);
+    addressing = readAddressing(root);
+    return { ok: true, addressing, approval: readApproval(root, addressing) };
+  } catch (err) {
+    if (!(err instanceof FormatError)) throw err;
+    return { ok: false, addressing, error: err };
+  }
 }
 
-export function readPayload(payload: string): ReadPayload {
+/** The payload's XML root, its escaping layers peeled. */
+export function payloadRoot(payload: string): XmlNode {
   if (payload.trim() === '') throw empty();
   const xml = unescapePayload(payload);
   if (xml === '') throw empty();
   if (!xml.startsWith('<')) throw malformed('消息内容不是XML');
-  const { root } = parseXml(xml, '消息内容');
-  const read = readAddressing(root);
-  // A GUID too long to keep is no id at all: the ack must not echo it as one.
-  const addressing = exceedsLength(read.guid, MAX_GUID_LENGTH) ? { ...read, guid: '' } : read;
-  try {
-    checkGuid(read.guid);
-    return { addressing, approval: readApproval(root, addressing) };
-  } catch (err) {
-    if (err instanceof PushRejected) err.addressing = addressing;
-    throw err;
-  }
+  return parseXml(xml, '消息内容').root;
 }
 
-function readAddressing(root: XmlNode): AckAddressing {
-  return {
+/** The ids the ack echoes. A GUID too long to keep is no id at all: the ack must not echo it as one. */
+export function readAddressing(root: XmlNode): AckAddressing {
+  const read = {
     // The root's own <id>: deeper <id>s (patients, orders) are not the message id.
-    guid: attrOf(child(root, 'id'), 'extension'),
+    guid: guidOf(root),
     senderId: deviceId(child(root, 'sender')),
     receiverId: deviceId(child(root, 'receiver')),
   };
+  return exceedsLength(read.guid, MAX_GUID_LENGTH) ? { ...read, guid: '' } : read;
+}
+
+function guidOf(root: XmlNode): string {
+  return attrOf(child(root, 'id'), 'extension');
 }
 
 function checkGuid(guid: string): void {
@@ -54,7 +64,9 @@ function deviceId(party: unknown): string {
   return attrOf(item, 'extension') || attrOf(id, 'extension');
 }
 
-function readApproval(root: XmlNode, addressing: AckAddressing): Approval {
+/** The approval; `addressing` as readAddressing gave it. */
+export function readApproval(root: XmlNode, addressing: AckAddressing): Approval {
+  checkGuid(guidOf(root));
   const request = findFirst(root, 'request');
   if (request !== undefined && isEmptyElement(request)) throw empty();
   const req: XmlNode = isNode(request) ? request : {};

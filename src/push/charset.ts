@@ -1,5 +1,5 @@
 import iconv from 'iconv-lite';
-import { malformed } from '../outcomes.js';
+import { FormatError } from '../errors.js';
 
 // Bytes → text. The charset comes from the Content-Type, else from the XML declaration (possibly
 // HTML-escaped), else UTF-8. GBK and GB2312 are decoded as GB18030, their superset, so a sender
@@ -23,7 +23,7 @@ export function decodeBytes(bytes: Buffer, headerCharset: string | null): string
   if (charset === null) return decodeUndeclared(bytes);
   const normalized = normalize(charset);
   if (normalized === 'utf8') return decodeLabelledUtf8(bytes);
-  if (!iconv.encodingExists(normalized)) throw malformed(`不支持的字符集 ${charset}`);
+  if (!iconv.encodingExists(normalized)) throw new FormatError('UNKNOWN_CHARSET', `不支持的字符集 ${charset}`);
   return stripBom(iconv.decode(bytes, normalized));
 }
 
@@ -41,7 +41,7 @@ function decodeLabelledUtf8(bytes: Buffer): string {
   if (utf8 !== null) return utf8;
   const gb = iconv.decode(bytes, 'gb18030');
   if (!gb.includes('\uFFFD')) return stripBom(gb);
-  throw malformed(`内容不是有效的UTF-8编码（第${invalidUtf8Offset(bytes) + 1}字节起，也不是GBK编码）`);
+  throw new FormatError('UNDECODABLE', `内容不是有效的UTF-8编码（第${invalidUtf8Offset(bytes) + 1}字节起，也不是GBK编码）`);
 }
 
 function strictUtf8OrNull(bytes: Buffer): string | null {

@@ -1,148 +1,83 @@
-import type { WechatConfig } from '../config.js';
-import type { Metrics } from '../metrics.js';
-import type { Outcome } from '../outcomes.js';
-import type { DeliveryAttempt } from '../types.js';
-import type { CallResult, WechatApi } from '../wechat/api.js';
-import { TokenError, type TokenProvider } from '../wechat/token.js';
+import { maskOpenid } from '../log.js';
+import { ackOf, finalStatusOf, type Outcome } from '../outcomes.js';
+import type { Approval, Claimed, DeliveryAttempt, Finish } from '../types.js';
+import type { PushContext } from './context.js';
+import { finishDurably, finishLater } from './finish.js';
+import { textBlocks } from './format.js';
+import { composeParts } from './split.js';
 
-// Sends the text parts through the customer-service API with the retry rules of contract §5:
-// - 40001/40014/42001: drop that token (if still current), get another, retry once;
-// - errcode -1, HTTP 5xx, or a connection that failed before sending: retry with backoff;
-// - a timeout or a connection lost after sending: stop, outcome unknown (WeChat may have it);
-// - any other errcode: stop.
-// Everything happens before `deadline`, so the push is answered in time whatever WeChat does.
+// The format and deliver steps for a claimed GUID, shared by a push and an administrator's
+// resend: the text in parts, sent (all but the parts WeChat already accepted) through the
+// deliverer, the outcome committed before anyone is told.
 
 export interface Delivery {
-  outcome: Extract<Outcome, { code: 'DELIVERED' | 'WECHAT_REJECTED' | 'WECHAT_UNREACHABLE' }>;
+  outcome: Extract<Outcome, { code: 'DELIVERED' | 'SANDBOX' | 'WECHAT_REJECTED' | 'WECHAT_UNREACHABLE' }>;
   attempts: DeliveryAttempt[];
   /** Parts (1-based) WeChat has accepted, earlier ones included. */
   accepted: number[];
 }
 
-const TOKEN_ERRCODES = new Set([40001, 40014, 42001]);
-const BACKOFF_BASE_MS = 200;
-
-export class Deliverer {
-  constructor(
-    private readonly api: WechatApi,
-    private readonly tokens: TokenProvider,
-    private readonly config: WechatConfig,
-    private readonly metrics: Metrics | null = null,
-  ) {}
-
-  /**
-   * Sends the parts in order, skipping those WeChat already accepted for this message (a re-push
-   * or resend after part 4 of 4 timed out sends part 4 only), and stops at the first that fails.
-   */
-  async deliver(openid: string, parts: string[], deadline: number, alreadyAccepted: ReadonlySet<number> = new Set()): Promise<Delivery> {
-    const attempts: DeliveryAttempt[] = [];
-    const accepted = [...alreadyAccepted].filter((p) => p >= 1 && p <= parts.length).sort((a, b) => a - b);
-    for (let part = 1; part <= parts.length; part++) {
-      if (alreadyAccepted.has(part)) continue;
-      const outcome = await this.sendPart(openid, parts[part - 1]!, part, deadline, attempts);
-      if (outcome.code !== 'DELIVERED') return { outcome, attempts, accepted };
-      accepted.push(part);
-    }
-    return { outcome: { code: 'DELIVERED' }, attempts, accepted };
-  }
-
-  private async sendPart(openid: string, content: string, part: number, deadline: number, attempts: DeliveryAttempt[]): Promise<Delivery['outcome']> {
-    const body = { touser: openid, msgtype: 'text', text: { content } };
-    let retries = 0;
-    let tokenReplaced = false;
-    let replacing: string | null = null;
-    for (;;) {
-      const step = await this.attempt(body, part, deadline, attempts, replacing);
-      replacing = null;
-      if (step.kind === 'done') return step.outcome;
-      if (step.kind === 'token-rejected' && !tokenReplaced) {
-        tokenReplaced = true;
-        this.metrics?.retries.inc({ cause: 'token_rejected' });
-        replacing = step.token;
-        await this.tokens.invalidate(step.token);
-        continue;
-      }
-      if (step.kind === 'token-rejected') return step.outcome;
-      const backoff = BACKOFF_BASE_MS * 2 ** retries * (0.75 + Math.random() / 2);
-      if (retries >= this.config.maxRetries || Date.now() + backoff + 100 >= deadline) return step.outcome;
-      retries++;
-      this.metrics?.retries.inc({ cause: step.cause });
-      await sleep(backoff);
-    }
-  }
-
-  private async attempt(
-    body: object,
-    part: number,
-    deadline: number,
-    attempts: DeliveryAttempt[],
-    replacing: string | null,
-  ): Promise<
-    | { kind: 'done'; outcome: Delivery['outcome'] }
-    | { kind: 'retryable'; cause: string; outcome: Delivery['outcome'] }
-    | { kind: 'token-rejected'; token: string; outcome: Delivery['outcome'] }
-  > {
-    const at = new Date().toISOString();
-    let token: string;
-    try {
-      token = replacing === null ? await this.tokens.get() : await this.tokens.getReplacing(replacing);
-    } catch (err) {
-      return tokenFailure(err, at, part, attempts);
-    }
-    const timeout = Math.min(this.config.timeoutMs, deadline - Date.now());
-    if (timeout < 50) {
-      attempts.push({ at, part, ms: 0, error: '处理时限已到，未发送' });
-      return { kind: 'done', outcome: { code: 'WECHAT_UNREACHABLE', detail: '处理超时', maybeDelivered: false } };
-    }
-    const result = await this.api.post('/cgi-bin/message/custom/send', { access_token: token }, body, timeout);
-    attempts.push(attemptOf(result, at, part));
-    return classify(result, token);
-  }
+/** A channel: sends the parts in order, skipping those already accepted, stopping at the first that fails. */
+export interface Deliverer {
+  deliver(openid: string, parts: string[], deadline: number, alreadyAccepted: ReadonlySet<number>): Promise<Delivery>;
 }
 
-function classify(result: CallResult, token: string) {
-  if (result.kind === 'maybe-sent') {
-    return { kind: 'done' as const, outcome: unreachable(result.error, true) };
-  }
-  if (result.kind === 'not-sent') return { kind: 'retryable' as const, cause: 'not_sent', outcome: unreachable(result.error, false) };
-  if (result.httpStatus >= 500) return { kind: 'retryable' as const, cause: 'http_5xx', outcome: unreachable(`HTTP ${result.httpStatus}`, false) };
-  const errcode = result.json?.errcode;
-  const errmsg = String(result.json?.errmsg ?? '');
-  // Success is errcode 0 in the JSON body; an HTTP 200 alone proves nothing.
-  if (typeof errcode !== 'number') {
-    return { kind: 'done' as const, outcome: unreachable(`无法识别的应答（HTTP ${result.httpStatus}）`, true) };
-  }
-  if (errcode === 0) return { kind: 'done' as const, outcome: { code: 'DELIVERED' as const } };
-  const rejected = { code: 'WECHAT_REJECTED' as const, errcode, errmsg };
-  if (TOKEN_ERRCODES.has(errcode)) return { kind: 'token-rejected' as const, token, outcome: rejected };
-  if (errcode === -1) return { kind: 'retryable' as const, cause: 'errcode_-1', outcome: rejected };
-  return { kind: 'done' as const, outcome: rejected };
+/** Sandbox mode: everything runs, nothing is sent, and the ack says so. */
+export const sandboxDeliverer: Deliverer = {
+  deliver: async (_openid, _parts, _deadline, alreadyAccepted) => ({ outcome: { code: 'SANDBOX' }, attempts: [], accepted: [...alreadyAccepted] }),
+};
+
+/** Who resent (an administrator's resend answers no ERP, and marks its attempts). */
+export type ResendMark = Pick<DeliveryAttempt, 'resend' | 'actor' | 'forced'>;
+
+export interface Delivered {
+  /** What to answer: the outcome, or 系统繁忙 when an AA could not be put on disk in time. */
+  outcome: Outcome;
+  partsSent: number;
+  partsAlreadyAccepted: number;
 }
 
-/** A token that cannot be had means nothing was sent: network trouble is retried like a send, an errcode is final. */
-function tokenFailure(err: unknown, at: string, part: number, attempts: DeliveryAttempt[]) {
-  if (!(err instanceof TokenError)) {
-    attempts.push({ at, part, ms: 0, error: `access_token不可用：${err instanceof Error ? err.message : String(err)}` });
-    return { kind: 'retryable' as const, cause: 'token_unavailable', outcome: unreachable('access_token不可用', false) };
-  }
-  const { result } = err;
-  attempts.push({ ...attemptOf(result, at, part), error: err.message });
-  if (result.kind === 'answered' && typeof result.json?.errcode === 'number' && result.json.errcode !== -1) {
-    return { kind: 'done' as const, outcome: { code: 'WECHAT_REJECTED' as const, errcode: result.json.errcode, errmsg: String(result.json.errmsg ?? '') } };
-  }
-  return { kind: 'retryable' as const, cause: 'token_unavailable', outcome: unreachable(err.message, false) };
+/**
+ * `ackXmlFor`: the ack the ERP gets for an outcome, kept in the record (null for a resend, which
+ * answers no one); it must return the same ack for the same outcome when asked twice.
+ */
+export async function deliverClaim(ctx: PushContext, claim: Claimed, approval: Approval, deadline: number, ackXmlFor: (outcome: Outcome) => string | null, resend: ResendMark | null = null): Promise<Delivered> {
+  const { parts, total, shortened } = composeParts(textBlocks(approval), ctx.maxParts);
+  // Parts WeChat already accepted for this very text are not sent again; a forced resend sends all.
+  const skip = new Set(!resend?.forced && sameTexts(claim.previousTexts, parts) ? claim.acceptedParts : []);
+  const delivery: Delivery | null = claim.openid === null ? null : await ctx.deliverer.deliver(claim.openid, parts, deadline, skip);
+  const outcome: Outcome = delivery?.outcome ?? { code: 'UNBOUND' };
+  const ack = ackOf(outcome);
+  let attempts = (delivery?.attempts ?? []).map((a) => (resend ? { ...a, ...resend } : a));
+  // A resend that sent nothing (unbound, sandbox) still leaves its mark in the record.
+  if (resend && attempts.length === 0) attempts = [{ at: new Date().toISOString(), part: 0, ms: 0, error: ack.reason, ...resend }];
+  const texts = delivery === null ? [] : parts;
+  const finish: Finish = {
+    token: claim.token,
+    status: finalStatusOf(outcome),
+    ackCode: ack.code,
+    reason: ack.reason,
+    ackXml: ackXmlFor(outcome),
+    texts,
+    attempts,
+    errcode: outcome.code === 'WECHAT_REJECTED' ? outcome.errcode : null,
+    errmsg: outcome.code === 'WECHAT_REJECTED' ? outcome.errmsg : null,
+    openidMasked: claim.openid === null ? null : maskOpenid(claim.openid),
+    acceptedParts: delivery?.accepted ?? [...skip],
+    partsTotal: texts.length === 0 ? null : total,
+    shortened: texts.length > 0 && shortened,
+  };
+  const counts = { partsSent: new Set(attempts.filter((a) => a.part > 0).map((a) => a.part)).size, partsAlreadyAccepted: skip.size };
+  if (await finishDurably(ctx, deadline, claim.id, finish)) return { outcome, ...counts };
+  // An AA promises the ERP the message is done; without its record on disk that promise could be
+  // lost with Postgres (and an administrator would send it again). Answer busy: by the time the
+  // ERP re-pushes, the background write has landed and the re-push is a recognised duplicate.
+  const answered: Outcome = ack.code === 'AA' ? { code: 'BUSY' } : outcome;
+  finishLater(ctx, claim.id, { ...finish, ackXml: ackXmlFor(answered) });
+  return { outcome: answered, ...counts };
 }
 
-function unreachable(detail: string, maybeDelivered: boolean) {
-  return { code: 'WECHAT_UNREACHABLE' as const, detail, maybeDelivered };
+/** The same parts in the same order: only then do earlier accepted part numbers mean the same text. */
+function sameTexts(previous: string[], parts: string[]): boolean {
+  return previous.length === parts.length && previous.every((text, i) => text === parts[i]);
 }
-
-function attemptOf(result: CallResult, at: string, part: number): DeliveryAttempt {
-  if (result.kind !== 'answered') return { at, part, ms: result.ms, error: result.error };
-  const attempt: DeliveryAttempt = { at, part, ms: result.ms, httpStatus: result.httpStatus };
-  if (typeof result.json?.errcode === 'number') attempt.errcode = result.json.errcode;
-  if (result.json?.errmsg !== undefined) attempt.errmsg = String(result.json.errmsg);
-  return attempt;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

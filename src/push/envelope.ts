@@ -1,4 +1,4 @@
-import { malformed } from '../outcomes.js';
+import { malformed } from '../errors.js';
 import type { Envelope, EnvelopeKind } from '../types.js';
 import { charsetOfContentType, declaredEncoding, decodeBytes } from './charset.js';
 import { childElements, innerMarkup, isNode, localName, namespaceOf, parseXml, textOf, type XmlNode } from './xml.js';

@@ -1,14 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import type { HttpAnswer } from '../types.js';
 import { pushAccess } from './access.js';
-import { writeAck, wrapAck, type HttpAnswer } from './acknowledge.js';
 import { ByteBudget } from './admission.js';
+import { compose, NO_IDS, shapeFromHeaders } from './answer.js';
 import { readBody, type BodyRead } from './body.js';
-import { guessEnvelopeKind } from './envelope.js';
-import type { PushPipeline } from './pipeline.js';
+import type { PushContext } from './context.js';
+import { handlePush } from './pipeline.js';
 import { writeWsdl } from './wsdl.js';
 
 // The HTTP edge of the push path (receive): who may push, how much may be in flight, reading the
@@ -18,9 +16,7 @@ import { writeWsdl } from './wsdl.js';
 export type PushRouteConfig = Pick<Config, 'bridgeId' | 'pushMaxBytes' | 'pushAllowIps' | 'pushToken' | 'requestTimeoutMs' | 'pushMaxInflightBytes'>;
 
 export interface PushRouteOptions {
-  pipeline: PushPipeline;
-  metrics: Metrics;
-  log: Logger;
+  ctx: PushContext;
   config: PushRouteConfig;
 }
 
@@ -35,7 +31,8 @@ interface Refusal {
 }
 
 export function pushRouter(options: PushRouteOptions): Router {
-  const { pipeline, config, log } = options;
+  const { ctx, config } = options;
+  const { log } = ctx;
   const access = pushAccess(config.pushAllowIps, config.pushToken);
   const budget = new ByteBudget(config.pushMaxInflightBytes);
   const router = Router();
@@ -59,7 +56,7 @@ export function pushRouter(options: PushRouteOptions): Router {
     try {
       const read = await readBody(req, config.pushMaxBytes, Math.max(0, arrivedAt + config.requestTimeoutMs - Date.now()));
       if (read.kind !== 'ok') return refuse(req, res, bodyRefusal(read, config.pushMaxBytes), options, arrivedAt);
-      const result = await pipeline.handle(read.body, req.get('content-type'), arrivedAt);
+      const result = await handlePush(ctx, read.body, req.get('content-type'), arrivedAt);
       res.status(200).set('X-Content-Type-Options', 'nosniff').type(result.contentType).send(result.body);
     } finally {
       release();
@@ -100,22 +97,12 @@ function bodyRefusal(read: Exclude<BodyRead, { kind: 'ok' }>, limit: number): Re
 /** Answers a push that was not processed; its body (if any is left) is never read: the connection closes. */
 function refuse(req: Request, res: Response, refusal: Refusal, options: PushRouteOptions, arrivedAt: number): void {
   const answer = refusalAnswer(options.config.bridgeId, refusal.reason, req.get('content-type'), req.get('soapaction'));
-  options.metrics.countPush(refusal.kind, 'AE', Date.now() - arrivedAt);
+  options.ctx.metrics.countPush(refusal.kind, 'AE', Date.now() - arrivedAt);
   res.set({ Connection: 'close', 'X-Content-Type-Options': 'nosniff' }).status(refusal.status).type(answer.contentType).send(answer.body);
 }
 
-/**
- * The AE ack for a request refused before its body could be read (here, or by the HTTP server
- * for broken framing): no ids are known, so the ack echoes none.
- */
+/** The AE ack for a request refused before its body could be read: no ids are known, so it echoes none. */
 export function refusalAnswer(bridgeId: string, reason: string, contentType: string | undefined, soapAction: string | undefined): HttpAnswer {
-  const ackXml = writeAck({
-    ack: { code: 'AE', reason },
-    addressing: { guid: '', senderId: '', receiverId: '' },
-    bridgeId,
-    ackId: randomUUID().toUpperCase(),
-    now: new Date(),
-  });
-  const kind = guessEnvelopeKind(Buffer.alloc(0), contentType, soapAction);
-  return wrapAck(ackXml, { kind, operationNamespace: null, qualifiedParameters: false, cdata: false });
+  const { contentType: type, body } = compose({ code: 'AE', reason }, NO_IDS, shapeFromHeaders(contentType, soapAction), bridgeId);
+  return { contentType: type, body };
 }

@@ -1,6 +1,6 @@
 import { XMLParser } from 'fast-xml-parser';
 import he from 'he';
-import { malformed } from '../outcomes.js';
+import { malformed } from '../errors.js';
 
 // One parser configuration for every XML we read (the envelope and the payload inside it).
 // - Entities are decoded by `he`, not by the parser, so HTML named entities (&nbsp; &ldquo;) and

@@ -37,7 +37,7 @@ export class WechatApi {
 
   constructor(
     private readonly config: WechatConfig,
-    private readonly metrics: Metrics | null = null,
+    private readonly metrics: Metrics,
   ) {
     const base = new URL(config.apiBase);
     this.prefix = base.pathname.replace(/\/+$/, '');
@@ -85,11 +85,9 @@ export class WechatApi {
   }
 
   private observed(path: string, result: CallResult): CallResult {
-    if (this.metrics) {
-      const api = path.slice(path.lastIndexOf('/') + 1);
-      this.metrics.wechatSeconds.observe({ api }, result.ms / 1000);
-      this.metrics.wechatCalls.inc({ api, result: resultLabel(result) });
-    }
+    const api = path.slice(path.lastIndexOf('/') + 1);
+    this.metrics.wechatSeconds.observe({ api }, result.ms / 1000);
+    this.metrics.wechatCalls.inc({ api, result: resultLabel(result) });
     return result;
   }
 }

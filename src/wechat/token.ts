@@ -1,14 +1,15 @@
-import type { WechatConfig } from '../config.js';
-import type { Db } from '../db/database.js';
+import type { LiveWechatConfig } from '../config.js';
+import type { Database } from '../db/data-source.js';
+import { deleteTokenIfCurrent, readToken, replaceTokenUnderLock, type TokenKey } from '../db/wechat-tokens.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { StoredToken } from '../types.js';
 import type { CallResult, WechatApi } from './api.js';
 
-// The access token is shared by every replica through Postgres (contract §5). Each process keeps
-// a copy in memory; a fetch from WeChat happens under a transaction-scoped advisory lock, and the
-// row is re-read once the lock is held, so a replica that waited uses its neighbour's token instead
-// of fetching (and, with the classic API, invalidating) another one.
+// The access token is shared by every replica through Postgres (contract §5; db/wechat-tokens.ts).
+// Each process keeps a copy in memory; a fetch from WeChat happens under the account's advisory
+// lock, and the row is re-read once the lock is held, so a replica that waited uses its
+// neighbour's token instead of fetching (and, with the classic API, invalidating) another one.
 
 /** Refresh this long before expiry, in the background while the current token still serves. */
 const REFRESH_BEFORE_MS = 5 * 60_000;
@@ -30,15 +31,18 @@ export class TokenError extends Error {
 export class TokenProvider {
   private cached: StoredToken | null = null;
   private loading: Promise<StoredToken> | null = null;
+  private readonly key: TokenKey;
 
   constructor(
-    private readonly db: Db,
+    private readonly db: Database,
     private readonly api: WechatApi,
-    private readonly config: WechatConfig & { appId: string; secret: string },
+    private readonly config: LiveWechatConfig,
     private readonly instanceId: string,
     private readonly log: Logger,
-    private readonly metrics: Metrics | null = null,
-  ) {}
+    private readonly metrics: Metrics,
+  ) {
+    this.key = { appId: config.appId, api: config.tokenApi };
+  }
 
   /** A token valid for at least the next 30 s; fetches one only when no replica has one. */
   async get(): Promise<string> {
@@ -57,7 +61,7 @@ export class TokenProvider {
    */
   async invalidate(failed: string): Promise<void> {
     if (this.cached?.accessToken === failed) this.cached = null;
-    await this.db.rows('DELETE FROM wechat_tokens WHERE app_id = $1 AND api = $2 AND access_token = $3', [this.config.appId, this.config.tokenApi, failed]);
+    await deleteTokenIfCurrent(this.db, this.key, failed);
   }
 
   /** After `invalidate`: a token other than `failed`, forcing WeChat to issue one if it hands the same back. */
@@ -75,7 +79,7 @@ export class TokenProvider {
   private refreshInBackground(current: StoredToken): void {
     if (this.loading) return;
     this.singleFlight(() => this.load(null, current)).catch((err: unknown) => {
-      this.log.warn({ err: errorText(err) }, 'background access token refresh failed; the current token still serves');
+      this.log.warn({ err }, 'background access token refresh failed; the current token still serves');
     });
   }
 
@@ -85,33 +89,17 @@ export class TokenProvider {
       this.cached = stored;
       return stored;
     }
-    const token = await this.db.transaction(async (query) => {
-      await query(`SET LOCAL lock_timeout = '10s'`);
-      await query('SELECT pg_advisory_xact_lock(hashtext($1))', [`wechat-token:${this.config.appId}:${this.config.tokenApi}`]);
-      const current = (await query<TokenRow>(SELECT_TOKEN, [this.config.appId, this.config.tokenApi]))[0];
+    const token = await replaceTokenUnderLock(this.db, this.key, this.instanceId, async (current) => {
       const now = Date.now();
-      if (current && current.access_token !== failed && isUsable(toStored(current), now) && !isRefreshDue(toStored(current), now)) {
-        return toStored(current);
-      }
-      const fetched = await this.fetch(failed);
-      const rows = await query<TokenRow>(
-        `INSERT INTO wechat_tokens (app_id, api, access_token, expires_at, fetched_at, fetched_by)
-         VALUES ($1, $2, $3, now() + make_interval(secs => $4), now(), $5)
-         ON CONFLICT (app_id, api) DO UPDATE SET
-           access_token = EXCLUDED.access_token, expires_at = EXCLUDED.expires_at, fetched_at = EXCLUDED.fetched_at,
-           fetched_by = EXCLUDED.fetched_by, fetch_count = wechat_tokens.fetch_count + 1
-         RETURNING access_token, expires_at, fetched_at`,
-        [this.config.appId, this.config.tokenApi, fetched.accessToken, fetched.expiresIn, this.instanceId],
-      );
-      return toStored(rows[0]!);
+      if (current && current.accessToken !== failed && isUsable(current, now) && !isRefreshDue(current, now)) return { keep: current };
+      return { fetched: await this.fetch(failed) };
     });
     this.cached = token;
     return token;
   }
 
-  private async read(): Promise<StoredToken | null> {
-    const row = await this.db.one<TokenRow>(SELECT_TOKEN, [this.config.appId, this.config.tokenApi]);
-    return row ? toStored(row) : null;
+  private read(): Promise<StoredToken | null> {
+    return readToken(this.db, this.key);
   }
 
   /** One token call to WeChat, with a second, forced call if WeChat hands back the token it just rejected. */
@@ -124,7 +112,7 @@ export class TokenProvider {
 
   private async call(forceRefresh: boolean): Promise<{ accessToken: string; expiresIn: number }> {
     const { appId, secret, timeoutMs, tokenApi } = this.config;
-    this.metrics?.tokenFetches.inc({ api: tokenApi });
+    this.metrics.tokenFetches.inc({ api: tokenApi });
     const result =
       tokenApi === 'stable'
         ? await this.api.post('/cgi-bin/stable_token', {}, { grant_type: 'client_credential', appid: appId, secret, force_refresh: forceRefresh }, timeoutMs)
@@ -141,18 +129,6 @@ export class TokenProvider {
   }
 }
 
-const SELECT_TOKEN = 'SELECT access_token, expires_at, fetched_at FROM wechat_tokens WHERE app_id = $1 AND api = $2';
-
-interface TokenRow {
-  access_token: string;
-  expires_at: Date;
-  fetched_at: Date;
-}
-
-function toStored(row: TokenRow): StoredToken {
-  return { accessToken: row.access_token, expiresAt: new Date(row.expires_at), fetchedAt: new Date(row.fetched_at) };
-}
-
 function isUsable(token: StoredToken, now: number): boolean {
   return token.expiresAt.getTime() - now > USABLE_UNTIL_MS;
 }
@@ -163,8 +139,4 @@ function isRefreshDue(token: StoredToken, now: number): boolean {
 
 function sameToken(a: StoredToken, b: StoredToken): boolean {
   return a.accessToken === b.accessToken;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

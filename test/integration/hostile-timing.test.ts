@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readPush } from '../../src/push/receive.js';
+import { readPush } from '../../src/push/read.js';
 
 // One push must never freeze the bridge: the pure reader runs on the event loop, so every check
 // over untrusted text has to be linear. Each hostile input below made some regex, scan or parser

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { textBlocks } from '../../src/push/format.js';
-import { readPush } from '../../src/push/receive.js';
+import { readPush } from '../../src/push/read.js';
 import { composeParts, MAX_PART_BYTES, SHORTENED_NOTICE, splitIntoParts } from '../../src/push/split.js';
 import { ADMIN_TOKEN, startBridge, type TestBridge } from '../support/bridge.js';
 import { createTestDatabase, withClient, type TestDatabase } from '../support/database.js';

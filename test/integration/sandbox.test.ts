@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startBridge, type TestBridge } from '../support/bridge.js';
 import { createTestDatabase, withClient, type TestDatabase } from '../support/database.js';
@@ -29,7 +30,8 @@ it('answers AA 处理成功… and records the texts it would have sent', async 
   expect(row.status).toBe('sandbox');
   expect(row.texts[0]).toMatch(/^审批消息\n\n申请人工号：10086/);
   expect(row.attempts).toEqual([]);
-  expect(bridge.service.tokens).toBeNull();
+  // Not a single call to WeChat, not even for a token.
+  expect((await request(bridge.url).get('/metrics')).text).not.toMatch(/^bridge_wechat_(calls|token_fetches)_total\{/m);
 });
 
 it('still refuses unbound employees and duplicates like the live bridge', async () => {

@@ -54,7 +54,7 @@ describe('access token', () => {
   it('fetches one stable token for many pushes and keeps it in Postgres', async () => {
     await withClient(db.url, (c) => c.query('DELETE FROM wechat_tokens'));
     const acks = await Promise.all(Array.from({ length: 15 }, () => pushOne()));
-    for (const ack of acks) expect(ack.ackCode).toBe('AA');
+    for (const ack of acks) expect(ack.ackCode, ack.reason).toBe('AA');
     expect(wechat.tokenCalls).toEqual([expect.objectContaining({ api: 'stable', forceRefresh: false })]);
     const rows = await tokenRow();
     expect(rows).toHaveLength(1);
@@ -69,7 +69,7 @@ describe('access token', () => {
     try {
       wechat.reset();
       const acks = await Promise.all(Array.from({ length: 10 }, (_, i) => push(i % 2 ? a.url : b.url, soapPush(newGuid(), '10086'))));
-      for (const ack of acks) expect(ack.ackCode).toBe('AA');
+      for (const ack of acks) expect(ack.ackCode, ack.reason).toBe('AA');
       expect(wechat.tokenCalls).toHaveLength(1);
       expect(new Set(wechat.sends.map((s) => s.token)).size).toBe(1);
     } finally {

@@ -6,7 +6,7 @@ import iconv from 'iconv-lite';
 import { ackOf, type Outcome } from '../../src/outcomes.js';
 import { writeAck, wrapAck } from '../../src/push/acknowledge.js';
 import { MAX_EMPLOYEE_NO_LENGTH, MAX_GUID_LENGTH } from '../../src/identifiers.js';
-import { ackShapeOf, readPush } from '../../src/push/receive.js';
+import { readPush } from '../../src/push/read.js';
 import type { AckAddressing, Approval, Envelope, EnvelopeKind } from '../../src/types.js';
 
 // Generators and helpers shared by the property tests (test/property/*.test.ts): approval payloads
@@ -384,14 +384,14 @@ export interface PureAnswer {
 }
 
 /**
- * The pure front of the path (src/push/receive.ts) and the ack, minus Postgres and WeChat: a
- * readable approval counts as delivered. Anything thrown other than PushRejected propagates (a bug).
+ * The pure front of the path (src/push/read.ts) and the ack, minus Postgres and WeChat: a
+ * readable approval counts as delivered. Anything thrown propagates (a bug: readPush throws nothing).
  */
 export function purePush(body: Buffer, contentType: string | undefined): PureAnswer {
   const read = readPush(body, contentType);
-  const outcome: Outcome = read.ok ? { code: 'DELIVERED' } : read.rejection;
+  const outcome: Outcome = read.ok ? { code: 'DELIVERED' } : read.refusal;
   const ackXml = writeAck({ ack: ackOf(outcome), addressing: read.addressing, bridgeId: 'WECHAT-BRIDGE', ackId: 'A5D2C1E0-0000-4000-8000-000000000001', now: new Date(2026, 10, 22, 10, 15, 0) });
-  const answer = wrapAck(ackXml, ackShapeOf(read, body, contentType));
+  const answer = wrapAck(ackXml, read.ok ? read.envelope : read.shape);
   return { outcome, addressing: read.addressing, envelope: read.envelope, approval: read.ok ? read.approval : null, ...answer };
 }
 

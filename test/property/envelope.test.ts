@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PushRejected } from '../../src/outcomes.js';
+import { FormatError } from '../../src/errors.js';
 import { readEnvelope } from '../../src/push/envelope.js';
 import { unescapePayload } from '../../src/push/unescape.js';
 import { approvalArb, charsetArb, contentTypeArb, wrap, wrappingArb } from './arbitraries.js';
@@ -11,7 +11,7 @@ const rejectedOnly = (run: () => unknown): void => {
   try {
     run();
   } catch (err) {
-    if (!(err instanceof PushRejected)) throw err;
+    if (!(err instanceof FormatError)) throw err;
   }
 };
 
@@ -34,7 +34,7 @@ const pushLikeBytes = fc
   .map((parts) => Buffer.concat(parts));
 
 describe('readEnvelope (property)', () => {
-  it('throws nothing but PushRejected, for arbitrary bytes under any Content-Type', () => {
+  it('throws nothing but FormatError, for arbitrary bytes under any Content-Type', () => {
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)), pushLikeBytes), contentTypeArb, (body, contentType) => {
         rejectedOnly(() => readEnvelope(body, contentType));

@@ -23,7 +23,7 @@ import {
 } from './arbitraries.js';
 
 // The pure push path end to end: envelope → payload → ackOf → writeAck → wrapAck. Whatever comes in,
-// nothing but PushRejected is thrown inside (purePush rethrows anything else), and the answer is a
+// nothing is thrown inside (purePush rethrows anything, and readPush throws nothing), and the answer is a
 // well-formed XML document — for SOAP, with a well-formed ack inside — whose typeCode is AA or AE.
 
 const FIXTURES = new Map(fixtureBodies().map((f) => [f.name, f]));

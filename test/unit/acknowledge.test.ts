@@ -1,7 +1,8 @@
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { ackOf, type Outcome } from '../../src/outcomes.js';
-import { hl7Timestamp, writeAck, wrapAck } from '../../src/push/acknowledge.js';
+import { writeAck, wrapAck } from '../../src/push/acknowledge.js';
+import { hl7Timestamp } from '../../src/time.js';
 import type { Envelope } from '../../src/types.js';
 
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', removeNSPrefix: true, parseAttributeValue: false, parseTagValue: false });

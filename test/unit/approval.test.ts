@@ -1,18 +1,22 @@
 import he from 'he';
 import { describe, expect, it } from 'vitest';
-import { PushRejected, type Outcome } from '../../src/outcomes.js';
-import { readPayload } from '../../src/push/approval.js';
+import type { Outcome } from '../../src/outcomes.js';
+import { readPayload as readResult } from '../../src/push/approval.js';
+import { refusalOf } from '../../src/push/read.js';
 import { unescapePayload } from '../../src/push/unescape.js';
 import { approvalXml, request, sample } from '../support/samples.js';
 
-function rejection(payload: string): { outcome: Outcome; guid: string | undefined } {
-  try {
-    readPayload(payload);
-  } catch (err) {
-    if (err instanceof PushRejected) return { outcome: err.outcome, guid: err.addressing?.guid };
-    throw err;
-  }
-  throw new Error('expected a rejection');
+/** The approval and its ids; a payload that cannot be read fails the test. */
+function readPayload(payload: string) {
+  const read = readResult(payload);
+  if (!read.ok) throw read.error;
+  return read;
+}
+
+function rejection(payload: string): { outcome: Outcome; guid: string } {
+  const read = readResult(payload);
+  if (read.ok) throw new Error('expected a rejection');
+  return { outcome: refusalOf(read.error), guid: read.addressing.guid };
 }
 
 describe('unescapePayload', () => {

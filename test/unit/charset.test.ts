@@ -1,8 +1,8 @@
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { PushRejected } from '../../src/outcomes.js';
+import { FormatError } from '../../src/errors.js';
 import { decodeBytes } from '../../src/push/charset.js';
-import { readPush } from '../../src/push/receive.js';
+import { readPush } from '../../src/push/read.js';
 import { approvalXml, request } from '../support/samples.js';
 
 const TEXT = '<a>同意报销：劳务费（第二期）</a>';
@@ -14,7 +14,7 @@ function refusal(run: () => unknown): string {
   try {
     run();
   } catch (err) {
-    if (err instanceof PushRejected) return err.message;
+    if (err instanceof FormatError) return err.message;
     throw err;
   }
   throw new Error('expected a refusal');
@@ -66,6 +66,6 @@ describe('a push labelled UTF-8 carrying GBK', () => {
   it('is refused as a format error when it is not GBK either', () => {
     const read = readPush(Buffer.concat([iconv.encode(xml, 'gbk'), Buffer.from([0xff])]), 'text/xml; charset=utf-8');
     expect(read.ok).toBe(false);
-    if (!read.ok) expect(read.rejection).toMatchObject({ code: 'MALFORMED', detail: expect.stringMatching(/^内容不是有效的UTF-8编码（/) });
+    if (!read.ok) expect(read.refusal).toMatchObject({ code: 'MALFORMED', detail: expect.stringMatching(/^内容不是有效的UTF-8编码（/) });
   });
 });

@@ -5,7 +5,7 @@ describe('loadConfig', () => {
   it('has the contract defaults: port 8080, sandbox, stable token API, admin token from DATA_DIR', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ port: 8080, host: '0.0.0.0', databaseUrl: null, bridgeId: 'WECHAT-BRIDGE', adminTokens: null, pushMaxBytes: 1048576 });
-    expect(config.wechat).toMatchObject({ appId: null, secret: null, apiBase: 'https://api.weixin.qq.com', tokenApi: 'stable', timeoutMs: 5000, maxRetries: 3 });
+    expect(config.wechat).toMatchObject({ mode: 'sandbox', apiBase: 'https://api.weixin.qq.com', tokenApi: 'stable', timeoutMs: 5000, maxRetries: 3 });
   });
 
   it('reads name:token pairs for the audit trail', () => {

@@ -1,6 +1,7 @@
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { PushRejected } from '../../src/outcomes.js';
+import { FormatError } from '../../src/errors.js';
+import { refusalOf } from '../../src/push/read.js';
 import { guessEnvelopeKind, parseFormBytes, readEnvelope } from '../../src/push/envelope.js';
 import { approvalXml, request, sample } from '../support/samples.js';
 
@@ -46,7 +47,7 @@ describe('readEnvelope', () => {
 
   it('refuses a SOAP envelope without a Body or operation as a format error', () => {
     const noOp = `<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body></soap:Body></soap:Envelope>`;
-    expect(() => readEnvelope(Buffer.from(noOp), 'application/soap+xml')).toThrow(PushRejected);
+    expect(() => readEnvelope(Buffer.from(noOp), 'application/soap+xml')).toThrow(FormatError);
     expect(() => readEnvelope(Buffer.from(noOp), 'application/soap+xml')).toThrow(/消息格式错误/);
   });
 
@@ -143,8 +144,8 @@ describe('readEnvelope on a SOAP envelope that is not whole', () => {
     } catch (err) {
       caught = err;
     }
-    expect(caught).toBeInstanceOf(PushRejected);
-    expect((caught as PushRejected).outcome).toMatchObject({ code: 'MALFORMED', detail: expect.stringMatching(/^SOAP报文不是合法的XML/) });
+    expect(caught).toBeInstanceOf(FormatError);
+    expect(refusalOf(caught as FormatError)).toMatchObject({ code: 'MALFORMED', detail: expect.stringMatching(/^SOAP报文不是合法的XML/) });
   });
 
   it('reads the same envelope once it is closed', () => {

@@ -24,7 +24,9 @@ function approvalWith(items: number, projectName = (i: number) => `临床试验�
 
 describe('formatText', () => {
   it('produces exactly the contract sample text', () => {
-    expect(formatText(readPayload(sample('approval.xml')).approval)).toBe(sample('expected-text.txt').replace(/\n$/, ''));
+    const read = readPayload(sample('approval.xml'));
+    if (!read.ok) throw read.error;
+    expect(formatText(read.approval)).toBe(sample('expected-text.txt').replace(/\n$/, ''));
   });
 
   it('prints missing fields as empty values, never null or undefined', () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { PushRejected } from '../../src/outcomes.js';
+import { FormatError } from '../../src/errors.js';
 import { innerMarkup, parseXml, screenMarkup } from '../../src/push/xml.js';
 
 function detailOf(run: () => unknown): string {
   try {
     run();
   } catch (err) {
-    if (err instanceof PushRejected && err.outcome.code === 'MALFORMED') return err.outcome.detail;
+    if (err instanceof FormatError && err.code === 'MALFORMED') return err.detail;
     throw err;
   }
   throw new Error('expected a format error');

@@ -1,0 +1,339 @@
+import { randomUUID } from 'node:crypto';
+import { EntitySchema } from 'typeorm';
+import type { Approval, Claimed, ExistingMessage, Finish, Listed, MessageRow, Page, Received, Refusal } from '../types.js';
+import type { Database } from './data-source.js';
+import { escapeLike, openidOfEmployeeSql } from './employees.js';
+
+// The message log: every statement on `messages`. A push is recorded before anything is sent, and
+// duplicates are serialised by the database, not by process memory, so replicas agree: a GUID is
+// claimed with one INSERT … ON CONFLICT DO UPDATE … WHERE, which Postgres lets exactly one
+// concurrent push win. No connection is held while WeChat is called: the claim is a lease.
+
+/** Longer than any push may take (15 s), so only a push whose process died loses its claim. */
+export const LEASE_SECONDS = 30;
+
+export const MessageSchema = new EntitySchema<MessageRow>({
+  name: 'Message',
+  tableName: 'messages',
+  columns: {
+    id: { type: 'bigint', primary: true, generated: 'increment' },
+    guid: { type: 'text', nullable: true },
+    status: { type: 'text' },
+    receivedAt: { name: 'received_at', type: 'timestamptz' },
+    updatedAt: { name: 'updated_at', type: 'timestamptz' },
+    finishedAt: { name: 'finished_at', type: 'timestamptz', nullable: true },
+    deliveredAt: { name: 'delivered_at', type: 'timestamptz', nullable: true },
+    envelope: { type: 'text' },
+    action: { type: 'text', nullable: true },
+    senderId: { name: 'sender_id', type: 'text' },
+    receiverId: { name: 'receiver_id', type: 'text' },
+    employeeNo: { name: 'employee_no', type: 'text', nullable: true },
+    contentType: { name: 'content_type', type: 'text', nullable: true },
+    payload: { type: 'text' },
+    approval: { type: 'jsonb', nullable: true },
+    fingerprint: { type: 'text', nullable: true },
+    openidMasked: { name: 'openid_masked', type: 'text', nullable: true },
+    ackCode: { name: 'ack_code', type: 'text', nullable: true },
+    reason: { type: 'text', nullable: true },
+    ackXml: { name: 'ack_xml', type: 'text', nullable: true },
+    texts: { type: 'jsonb' },
+    wechatErrcode: { name: 'wechat_errcode', type: 'integer', nullable: true },
+    wechatErrmsg: { name: 'wechat_errmsg', type: 'text', nullable: true },
+    attempts: { type: 'jsonb' },
+    pushCount: { name: 'push_count', type: 'integer' },
+    lastPushAt: { name: 'last_push_at', type: 'timestamptz' },
+    leaseUntil: { name: 'lease_until', type: 'timestamptz', nullable: true },
+    claimedBy: { name: 'claimed_by', type: 'text', nullable: true },
+    claimToken: { name: 'claim_token', type: 'uuid', nullable: true },
+    acceptedParts: { name: 'accepted_parts', type: 'integer', array: true },
+    partsTotal: { name: 'parts_total', type: 'integer', nullable: true },
+    shortened: { type: 'boolean' },
+  },
+});
+
+// ---- the push path -----------------------------------------------------------------------------
+
+export type Claim = ({ kind: 'claimed'; pushCount: number } & Claimed) | { kind: 'taken'; existing: ExistingMessage };
+
+const CLAIM_AND_LOOK_UP = `
+  WITH claimed AS (
+    INSERT INTO messages AS m (guid, status, envelope, action, content_type, payload, sender_id, receiver_id,
+                               employee_no, approval, fingerprint, lease_until, claimed_by, claim_token)
+    VALUES ($1, 'processing', $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => ${LEASE_SECONDS}), $11, $12)
+    ON CONFLICT (guid) WHERE status <> 'rejected' DO UPDATE SET
+      status = 'processing', envelope = EXCLUDED.envelope, action = EXCLUDED.action,
+      content_type = EXCLUDED.content_type, payload = EXCLUDED.payload, sender_id = EXCLUDED.sender_id,
+      receiver_id = EXCLUDED.receiver_id, employee_no = EXCLUDED.employee_no, approval = EXCLUDED.approval,
+      fingerprint = EXCLUDED.fingerprint, lease_until = EXCLUDED.lease_until, claimed_by = EXCLUDED.claimed_by,
+      claim_token = EXCLUDED.claim_token, ack_code = NULL, reason = NULL,
+      ack_xml = NULL, finished_at = NULL, push_count = m.push_count + 1, last_push_at = now(), updated_at = now()
+    WHERE m.status IN ('failed', 'unknown') OR (m.status = 'processing' AND m.lease_until < now())
+    RETURNING m.id, m.push_count, m.texts, m.accepted_parts
+  )
+  SELECT claimed.id::text AS id, claimed.push_count, claimed.texts, claimed.accepted_parts,
+         ${openidOfEmployeeSql('$8')} AS openid
+  FROM claimed`;
+
+/**
+ * Records the push and claims its GUID in one statement, and looks the applicant up in the same
+ * round trip (the look-up step of the data path rides along to save a query on every push). A
+ * GUID is claimable when new, when its last processing ended AE, or when its lease expired.
+ * Otherwise the push is counted on the GUID's row and what that row says comes back.
+ */
+export async function claimAndLookUp(db: Database, received: Received, approval: Approval, fingerprint: string, claimant: string): Promise<Claim> {
+  for (let round = 0; round < 4; round++) {
+    const token = randomUUID();
+    const [claimed] = await db.query<ClaimedSql & { push_count: number }>(CLAIM_AND_LOOK_UP, [
+      approval.guid,
+      received.envelope,
+      received.action,
+      received.contentType,
+      storable(received.bodyText),
+      approval.senderId,
+      approval.receiverId,
+      approval.employeeNo,
+      JSON.stringify(approval),
+      fingerprint,
+      claimant,
+      token,
+    ]);
+    if (claimed) return { kind: 'claimed', pushCount: claimed.push_count, ...toClaimed(claimed, token) };
+    const existing = await countRepeat(db, approval.guid);
+    if (existing) return { kind: 'taken', existing };
+    // The holder finished with AE between our INSERT and this read: claim again (a race, rarely twice).
+  }
+  throw new Error(`could not claim or read message ${approval.guid}`);
+}
+
+/** A push of a GUID someone else holds: count it on that row, and read how the holder is doing. */
+async function countRepeat(db: Database, guid: string): Promise<ExistingMessage | null> {
+  const [row] = await db.query<ExistingSql>(
+    `UPDATE messages SET push_count = push_count + 1, last_push_at = now()
+     WHERE guid = $1 AND status <> 'rejected' AND NOT (status IN ('failed', 'unknown'))
+     RETURNING ${EXISTING_COLUMNS}`,
+    [guid],
+  );
+  return row ? toExisting(row) : null;
+}
+
+/**
+ * An administrator's resend claims the GUID like a push does, so it cannot race an ERP re-push:
+ * failed and unknown messages always, delivered ones only when forced.
+ */
+export async function claimForResend(db: Database, guid: string, force: boolean, claimant: string): Promise<(Claimed & { approval: Approval }) | null> {
+  const token = randomUUID();
+  const [row] = await db.query<ClaimedSql & { approval: Approval }>(
+    `WITH claimed AS (
+       UPDATE messages SET status = 'processing', lease_until = now() + make_interval(secs => ${LEASE_SECONDS}),
+              claimed_by = $3, claim_token = $4, updated_at = now()
+       WHERE guid = $1 AND approval IS NOT NULL
+         AND (status IN ('failed', 'unknown') OR ($2 AND status IN ('delivered', 'sandbox'))
+              OR (status = 'processing' AND lease_until < now()))
+       RETURNING id, approval, employee_no, texts, accepted_parts
+     )
+     SELECT claimed.id::text AS id, claimed.approval, claimed.texts, claimed.accepted_parts,
+            ${openidOfEmployeeSql('claimed.employee_no')} AS openid
+     FROM claimed`,
+    [guid, force, claimant, token],
+  );
+  return row ? { ...toClaimed(row, token), approval: row.approval } : null;
+}
+
+/** The state of the row that owns a GUID, if any. */
+export async function messageState(db: Database, guid: string): Promise<ExistingMessage | null> {
+  const [row] = await db.query<ExistingSql>(`SELECT ${EXISTING_COLUMNS} FROM messages WHERE guid = $1 AND status <> 'rejected'`, [guid]);
+  return row ? toExisting(row) : null;
+}
+
+/** Whether any push of this GUID was kept, refused ones included. */
+export async function guidSeen(db: Database, guid: string): Promise<boolean> {
+  return (await db.query('SELECT 1 FROM messages WHERE guid = $1 LIMIT 1', [guid])).length > 0;
+}
+
+/**
+ * The outcome of a claim, committed before the answer leaves. Applies only to its own claim and
+ * only once: false when another push has re-claimed the GUID or this outcome is already written
+ * (a retry after Postgres lost the first answer).
+ */
+export async function finishMessage(db: Database, id: string, finish: Finish): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE messages SET status = $2, ack_code = $3, reason = $4, ack_xml = COALESCE($5, ack_xml), texts = $6, attempts = attempts || $7::jsonb,
+            wechat_errcode = $8, wechat_errmsg = $9, openid_masked = $10, accepted_parts = $12, parts_total = $13, shortened = $14,
+            lease_until = NULL, claim_token = NULL, finished_at = now(), updated_at = now(),
+            delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
+     WHERE id = $1 AND claim_token = $11
+     RETURNING id`,
+    [
+      id,
+      finish.status,
+      finish.ackCode,
+      finish.reason,
+      finish.ackXml,
+      JSON.stringify(finish.texts),
+      JSON.stringify(finish.attempts),
+      finish.errcode,
+      finish.errmsg,
+      finish.openidMasked,
+      finish.token,
+      finish.acceptedParts,
+      finish.partsTotal,
+      finish.shortened,
+    ],
+  );
+  return rows.length > 0;
+}
+
+/** A push that never owned a GUID (unreadable, or conflicting with one that did): kept, answered, never processed. */
+export async function recordRefusal(db: Database, received: Received, refusal: Refusal): Promise<void> {
+  await db.query(
+    `INSERT INTO messages (guid, status, envelope, action, content_type, payload, sender_id, receiver_id, employee_no,
+                           approval, fingerprint, ack_code, reason, ack_xml, finished_at)
+     VALUES ($1, 'rejected', $2, $3, $4, $5, $6, $7, $8, $9, $10, 'AE', $11, $12, now())`,
+    [
+      refusal.guid && storable(refusal.guid),
+      received.envelope,
+      received.action,
+      received.contentType && storable(received.contentType),
+      storable(received.bodyText),
+      storable(refusal.senderId),
+      storable(refusal.receiverId),
+      refusal.employeeNo,
+      refusal.approval === null ? null : JSON.stringify(refusal.approval),
+      refusal.fingerprint,
+      storable(refusal.reason),
+      refusal.ackXml,
+    ],
+  );
+}
+
+/**
+ * The sweeper. Pushes whose process died mid-delivery: WeChat may or may not have the text, so
+ * they become of unknown outcome, offered for resend. Any bridge releases claims whose lease ran
+ * out; a restarted bridge also releases, at once, the claims its earlier self took before `startedAt`.
+ */
+export async function releaseAbandoned(db: Database, claimant: string, startedAt: Date | null = null): Promise<number> {
+  const rows = await db.query(
+    `UPDATE messages SET status = 'unknown', ack_code = 'AE', reason = '微信接口调用失败：处理中断（发送结果未知）',
+            lease_until = NULL, finished_at = now(), updated_at = now()
+     WHERE status = 'processing'
+       AND (lease_until < now() - interval '5 seconds' OR (claimed_by = $1 AND updated_at < $2))
+     RETURNING id`,
+    [claimant, startedAt],
+  );
+  return rows.length;
+}
+
+// ---- administration ----------------------------------------------------------------------------
+
+export type OutcomeFilter = 'AA' | 'AE' | 'unknown' | 'sandbox';
+
+export interface MessageFilter extends Page {
+  outcome: OutcomeFilter | null;
+  employeeNo: string | null;
+  guid: string | null;
+  from: Date | null;
+  to: Date | null;
+  q: string | null;
+}
+
+const OUTCOME_CONDITION: Record<OutcomeFilter, string> = {
+  AA: `m.ack_code = 'AA'`,
+  AE: `m.ack_code = 'AE'`,
+  unknown: `m.status = 'unknown'`,
+  sandbox: `m.status = 'sandbox'`,
+};
+
+export async function listMessages(db: Database, filter: MessageFilter): Promise<Listed<MessageRow>> {
+  const query = db.dataSource.getRepository(MessageSchema).createQueryBuilder('m');
+  if (filter.outcome !== null) query.andWhere(OUTCOME_CONDITION[filter.outcome]);
+  if (filter.employeeNo !== null) query.andWhere('m.employee_no = :employeeNo', { employeeNo: filter.employeeNo });
+  if (filter.guid !== null) query.andWhere('m.guid = :guid', { guid: filter.guid });
+  if (filter.from !== null) query.andWhere('m.received_at >= :from', { from: filter.from });
+  if (filter.to !== null) query.andWhere('m.received_at < :to', { to: filter.to });
+  if (filter.q !== null) query.andWhere('(m.reason ILIKE :q OR m.guid ILIKE :q OR m.employee_no ILIKE :q)', { q: `%${escapeLike(filter.q)}%` });
+  const [items, total] = await query
+    .select(['m.id', 'm.guid', 'm.receivedAt', 'm.employeeNo', 'm.ackCode', 'm.reason', 'm.status', 'm.envelope', 'm.action', 'm.pushCount'])
+    .orderBy('m.received_at', 'DESC')
+    .addOrderBy('m.id', 'DESC')
+    .take(filter.limit)
+    .skip(filter.offset)
+    .getManyAndCount();
+  return { items, total };
+}
+
+/** The row that owns the GUID first, then any pushes of it that were refused. */
+export async function messagesOfGuid(db: Database, guid: string): Promise<MessageRow[]> {
+  return db.dataSource
+    .getRepository(MessageSchema)
+    .createQueryBuilder('m')
+    .where('m.guid = :guid', { guid })
+    .orderBy(`(m.status = 'rejected')`)
+    .addOrderBy('m.received_at', 'DESC')
+    .addOrderBy('m.id', 'DESC')
+    .getMany();
+}
+
+export async function messageById(db: Database, id: string): Promise<MessageRow | null> {
+  return db.dataSource.getRepository(MessageSchema).findOneBy({ id });
+}
+
+export interface OutcomeCounts {
+  total: number;
+  AA: number;
+  AE: number;
+  unknown: number;
+  sandbox: number;
+}
+
+export async function countOutcomes(db: Database, startOfToday: Date): Promise<{ today: OutcomeCounts; last24h: OutcomeCounts; last7d: OutcomeCounts }> {
+  const windows = { today: '$1::timestamptz', last24h: `now() - interval '24 hours'`, last7d: `now() - interval '7 days'` };
+  const columns = Object.entries(windows).flatMap(([name, since]) => [
+    `count(*) FILTER (WHERE received_at >= ${since}) AS ${name}_total`,
+    `count(*) FILTER (WHERE received_at >= ${since} AND ack_code = 'AA') AS ${name}_aa`,
+    `count(*) FILTER (WHERE received_at >= ${since} AND ack_code = 'AE') AS ${name}_ae`,
+    `count(*) FILTER (WHERE received_at >= ${since} AND status = 'unknown') AS ${name}_unknown`,
+    `count(*) FILTER (WHERE received_at >= ${since} AND status = 'sandbox') AS ${name}_sandbox`,
+  ]);
+  const [row] = await db.query<Record<string, string>>(`SELECT ${columns.join(', ')} FROM messages WHERE received_at >= LEAST($1::timestamptz, now() - interval '7 days')`, [startOfToday]);
+  const counts = (name: string): OutcomeCounts => ({
+    total: Number(row![`${name}_total`]),
+    AA: Number(row![`${name}_aa`]),
+    AE: Number(row![`${name}_ae`]),
+    unknown: Number(row![`${name}_unknown`]),
+    sandbox: Number(row![`${name}_sandbox`]),
+  });
+  return { today: counts('today'), last24h: counts('last24h'), last7d: counts('last7d') };
+}
+
+// ---- rows as the SQL above returns them --------------------------------------------------------
+
+/** Postgres text cannot hold NUL; a body carrying one is still kept, with U+FFFD in its place. */
+function storable(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
+}
+
+interface ClaimedSql {
+  id: string;
+  openid: string | null;
+  texts: string[];
+  accepted_parts: number[];
+}
+
+function toClaimed(row: ClaimedSql, token: string): Claimed {
+  return { id: row.id, token, openid: row.openid, previousTexts: row.texts, acceptedParts: row.accepted_parts };
+}
+
+const EXISTING_COLUMNS = `status, fingerprint, ack_code, reason, finished_at, (lease_until IS NOT NULL AND lease_until < now()) AS lease_expired`;
+
+interface ExistingSql {
+  status: ExistingMessage['status'];
+  fingerprint: string | null;
+  ack_code: ExistingMessage['ackCode'];
+  reason: string | null;
+  finished_at: Date | null;
+  lease_expired: boolean;
+}
+
+function toExisting(row: ExistingSql): ExistingMessage {
+  return { status: row.status, fingerprint: row.fingerprint, ackCode: row.ack_code, reason: row.reason, finishedAt: row.finished_at, leaseExpired: row.lease_expired };
+}

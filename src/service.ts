@@ -96,7 +96,8 @@ function wechatChannel(config: Config, db: Database, instanceId: string, log: Lo
   if (wechat.mode === 'sandbox') return { deliverer: sandboxDeliverer, close: async () => undefined };
   const api = new WechatApi(wechat, metrics);
   const tokens = new TokenProvider(db, api, wechat, instanceId, log, metrics);
-  return { deliverer: new CustomerServiceChannel(api, tokens, wechat, metrics), close: () => api.close() };
+  const custom = new CustomerServiceChannel(api, tokens, wechat, metrics);
+  return { deliverer: { deliver: (openid, notice, deadline, accepted) => custom.send(openid, notice, deadline, accepted) }, close: () => api.close() };
 }
 
 /** Postgres may still be starting (a host reboot brings both up at once): wait up to 30 s for it. */

@@ -108,9 +108,17 @@ export interface ExistingMessage {
   leaseExpired: boolean;
 }
 
+/** The ways a notice reaches an employee: the customer-service text, or a template message. */
+export type ChannelName = 'custom' | 'template';
+
 /** One call to a WeChat send API, as kept in `messages.attempts`. */
 export interface DeliveryAttempt {
   at: string;
+  /** The channel this attempt used (absent on records older than channels). */
+  channel?: ChannelName;
+  /** Template sends: WeChat's msgid, kept as text (it can exceed 2^53). */
+  msgid?: string;
+  /** Which part of the text (custom channel; 1-based); 0 for a template or when nothing was sent. */
   part: number;
   ms: number;
   errcode?: number;

@@ -1,6 +1,6 @@
 import { maskOpenid } from '../log.js';
 import { ackOf, finalStatusOf, type Outcome } from '../outcomes.js';
-import type { Approval, Claimed, DeliveryAttempt, Finish } from '../types.js';
+import type { Approval, ChannelName, Claimed, DeliveryAttempt, Finish } from '../types.js';
 import type { PushContext } from './context.js';
 import { finishDurably, finishLater } from './finish.js';
 import { textBlocks } from './format.js';
@@ -17,14 +17,32 @@ export interface Delivery {
   accepted: number[];
 }
 
-/** A channel: sends the parts in order, skipping those already accepted, stopping at the first that fails. */
+/** What one push tells the applicant: the approval, and its text already cut into parts. */
+export interface Notice {
+  guid: string;
+  approval: Approval;
+  parts: string[];
+}
+
+/**
+ * One way to reach an employee (customer-service text, template message; WeCom later): one file
+ * per channel, each applying the retry and token rules of contract §5. Every attempt it records
+ * names the channel.
+ */
+export interface Channel {
+  readonly name: ChannelName;
+  /** Custom text skips the parts in `alreadyAccepted` and stops at the first part that fails. */
+  send(openid: string, notice: Notice, deadline: number, alreadyAccepted: ReadonlySet<number>): Promise<Delivery>;
+}
+
+/** The deliver step's view of the channels: sends a notice the way the policy chooses. */
 export interface Deliverer {
-  deliver(openid: string, parts: string[], deadline: number, alreadyAccepted: ReadonlySet<number>): Promise<Delivery>;
+  deliver(openid: string, notice: Notice, deadline: number, alreadyAccepted: ReadonlySet<number>): Promise<Delivery>;
 }
 
 /** Sandbox mode: everything runs, nothing is sent, and the ack says so. */
 export const sandboxDeliverer: Deliverer = {
-  deliver: async (_openid, _parts, _deadline, alreadyAccepted) => ({ outcome: { code: 'SANDBOX' }, attempts: [], accepted: [...alreadyAccepted] }),
+  deliver: async (_openid, _notice, _deadline, alreadyAccepted) => ({ outcome: { code: 'SANDBOX' }, attempts: [], accepted: [...alreadyAccepted] }),
 };
 
 /** Who resent (an administrator's resend answers no ERP, and marks its attempts). */
@@ -45,7 +63,8 @@ export async function deliverClaim(ctx: PushContext, claim: Claimed, approval: A
   const { parts, total, shortened } = composeParts(textBlocks(approval), ctx.maxParts);
   // Parts WeChat already accepted for this very text are not sent again; a forced resend sends all.
   const skip = new Set(!resend?.forced && sameTexts(claim.previousTexts, parts) ? claim.acceptedParts : []);
-  const delivery: Delivery | null = claim.openid === null ? null : await ctx.deliverer.deliver(claim.openid, parts, deadline, skip);
+  const notice: Notice = { guid: approval.guid, approval, parts };
+  const delivery: Delivery | null = claim.openid === null ? null : await ctx.deliverer.deliver(claim.openid, notice, deadline, skip);
   const outcome: Outcome = delivery?.outcome ?? { code: 'UNBOUND' };
   const ack = ackOf(outcome);
   let attempts = (delivery?.attempts ?? []).map((a) => (resend ? { ...a, ...resend } : a));

@@ -7,7 +7,8 @@ import type { Metrics } from '../metrics.js';
 // caller's decision. Nothing here logs, and no error text carries the URL (it holds the token).
 
 export type CallResult =
-  | { kind: 'answered'; httpStatus: number; json: WechatJson | null; ms: number }
+  /** `text`: the body as sent, for values JSON.parse would round (a template msgid can exceed 2^53). */
+  | { kind: 'answered'; httpStatus: number; json: WechatJson | null; text: string; ms: number }
   /** Failed before the request could reach WeChat: safe to retry. */
   | { kind: 'not-sent'; error: string; ms: number }
   /** Timed out or lost after the request may have reached WeChat: never retry a send. */
@@ -76,7 +77,7 @@ export class WechatApi {
         signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.body.text();
-      return this.observed(path, { kind: 'answered', httpStatus: res.statusCode, json: parseJson(text), ms: ms() });
+      return this.observed(path, { kind: 'answered', httpStatus: res.statusCode, json: parseJson(text), text, ms: ms() });
     } catch (err) {
       const code = errorCode(err);
       const error = describe(err, code, timeoutMs);

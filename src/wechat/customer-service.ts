@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LiveWechatConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
-import type { Deliverer, Delivery } from '../push/deliver.js';
+import type { Channel, Delivery, Notice } from '../push/deliver.js';
 import type { DeliveryAttempt } from '../types.js';
 import type { CallResult, WechatApi } from './api.js';
 import { TokenError, type TokenProvider } from './token.js';
@@ -17,7 +17,9 @@ import { TokenError, type TokenProvider } from './token.js';
 const TOKEN_ERRCODES = new Set([40001, 40014, 42001]);
 const BACKOFF_BASE_MS = 200;
 
-export class CustomerServiceChannel implements Deliverer {
+export class CustomerServiceChannel implements Channel {
+  readonly name = 'custom' as const;
+
   constructor(
     private readonly api: WechatApi,
     private readonly tokens: TokenProvider,
@@ -29,7 +31,8 @@ export class CustomerServiceChannel implements Deliverer {
    * Sends the parts in order, skipping those WeChat already accepted for this message (a re-push
    * or resend after part 4 of 4 timed out sends part 4 only), and stops at the first that fails.
    */
-  async deliver(openid: string, parts: string[], deadline: number, alreadyAccepted: ReadonlySet<number> = new Set()): Promise<Delivery> {
+  async send(openid: string, notice: Notice, deadline: number, alreadyAccepted: ReadonlySet<number> = new Set()): Promise<Delivery> {
+    const { parts } = notice;
     const attempts: DeliveryAttempt[] = [];
     const accepted = [...alreadyAccepted].filter((p) => p >= 1 && p <= parts.length).sort((a, b) => a - b);
     for (let part = 1; part <= parts.length; part++) {
@@ -86,7 +89,7 @@ export class CustomerServiceChannel implements Deliverer {
     }
     const timeout = Math.min(this.config.timeoutMs, deadline - Date.now());
     if (timeout < 50) {
-      attempts.push({ at, part, ms: 0, error: '处理时限已到，未发送' });
+      attempts.push({ at, channel: 'custom', part, ms: 0, error: '处理时限已到，未发送' });
       return { kind: 'done', outcome: { code: 'WECHAT_UNREACHABLE', detail: '处理超时', maybeDelivered: false } };
     }
     const result = await this.api.post('/cgi-bin/message/custom/send', { access_token: token }, body, timeout);
@@ -117,7 +120,7 @@ function classify(result: CallResult, token: string) {
 /** A token that cannot be had means nothing was sent: network trouble is retried like a send, an errcode is final. */
 function tokenFailure(err: unknown, at: string, part: number, attempts: DeliveryAttempt[]) {
   if (!(err instanceof TokenError)) {
-    attempts.push({ at, part, ms: 0, error: `access_token不可用：${err instanceof Error ? err.message : String(err)}` });
+    attempts.push({ at, channel: 'custom', part, ms: 0, error: `access_token不可用：${err instanceof Error ? err.message : String(err)}` });
     return { kind: 'retryable' as const, cause: 'token_unavailable', outcome: unreachable('access_token不可用', false) };
   }
   const { result } = err;
@@ -133,8 +136,8 @@ function unreachable(detail: string, maybeDelivered: boolean) {
 }
 
 function attemptOf(result: CallResult, at: string, part: number): DeliveryAttempt {
-  if (result.kind !== 'answered') return { at, part, ms: result.ms, error: result.error };
-  const attempt: DeliveryAttempt = { at, part, ms: result.ms, httpStatus: result.httpStatus };
+  if (result.kind !== 'answered') return { at, channel: 'custom', part, ms: result.ms, error: result.error };
+  const attempt: DeliveryAttempt = { at, channel: 'custom', part, ms: result.ms, httpStatus: result.httpStatus };
   if (typeof result.json?.errcode === 'number') attempt.errcode = result.json.errcode;
   if (result.json?.errmsg !== undefined) attempt.errmsg = String(result.json.errmsg);
   return attempt;

@@ -1,17 +1,24 @@
 import express from 'express';
 import type { Resend } from './admin/messages.js';
-import { adminApi, adminPage } from './admin/router.js';
+import { adminApi, adminPage, type AdminOptions } from './admin/router.js';
+import type { QrMaker } from './binding/invite.js';
+import { callbackRouter, type CallbackRouteOptions } from './callback/route.js';
 import type { AdminCredential, Config } from './config.js';
 import type { PushContext } from './push/context.js';
 import { pushRouter, type PushRouteConfig } from './push/route.js';
 
-// The HTTP surface: /push (push/route.ts), /healthz and /readyz, /metrics, the admin API and page.
+// The HTTP surface: /push (push/route.ts), /wechat/callback (callback/route.ts), /healthz and
+// /readyz, /metrics, the admin API and page.
 
 export interface AppOptions {
   ctx: PushContext;
   config: PushRouteConfig & Pick<Config, 'trustProxy'> & { adminTokens: AdminCredential[] };
   sandbox: boolean;
   resend: Resend;
+  /** The WeChat callback (contract §8); null when WECHAT_CALLBACK_TOKEN is unset (the path answers 404). */
+  callback: CallbackRouteOptions | null;
+  makeQr: QrMaker;
+  features: AdminOptions['features'];
 }
 
 const ADMIN_PAGE_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -26,6 +33,7 @@ export function createApp(options: AppOptions): express.Express {
 
   // The push route comes first: it is the hot path, and every layer before it costs each push.
   app.use(pushRouter({ ctx, config }));
+  if (options.callback) app.use(callbackRouter(options.callback));
 
   app.use((_req, res, next) => {
     res.set('X-Content-Type-Options', 'nosniff');
@@ -49,11 +57,25 @@ export function createApp(options: AppOptions): express.Express {
     res.set({ 'Content-Security-Policy': ADMIN_PAGE_CSP, 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
     next();
   });
-  app.use('/admin/api', adminApi({ db, resend: options.resend, adminTokens: config.adminTokens, sandbox: options.sandbox, log }));
-  app.use('/admin', adminPage());
+  const admin = { db, resend: options.resend, adminTokens: config.adminTokens, sandbox: options.sandbox, log, makeQr: options.makeQr, features: options.features };
+  app.use('/admin/api', adminApi(admin));
+  app.use('/admin', adminPage(admin));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
+  });
+  return app;
+}
+
+/** The CALLBACK_PORT listener: the callback and nothing else, so only it needs to face the internet. */
+export function createCallbackApp(options: CallbackRouteOptions, trustProxy: Config['trustProxy']): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', trustProxy);
+  app.use(callbackRouter(options));
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('not found');
   });
   return app;
 }

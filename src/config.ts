@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { parseAesKeys } from './callback/crypto.js';
 import { DEFAULT_MAX_PARTS } from './push/split.js';
+import { parseTemplateFields, type TemplateField } from './wechat/template-fields.js';
 
 // Every environment variable the bridge reads, validated once at start-up. A bad value stops the
 // process with one line naming the variable (contract §2).
@@ -18,6 +20,8 @@ export interface Config {
   embeddedPgPort: number;
   dbPoolSize: number;
   wechat: WechatConfig;
+  /** The Official Account's server callback (contract §8); null: /wechat/callback answers 404. */
+  callback: CallbackConfig | null;
   bridgeId: string;
   /** Null when ADMIN_TOKEN is unset: the token kept in DATA_DIR/admin-token is used (admin/token-file.ts). */
   adminTokens: AdminCredential[] | null;
@@ -45,6 +49,25 @@ export interface Cidr {
 export type WechatConfig = ({ mode: 'sandbox' } | ({ mode: 'live' } & WechatCredentials)) & WechatSettings;
 export type LiveWechatConfig = Extract<WechatConfig, { mode: 'live' }>;
 
+export interface CallbackConfig {
+  /** WECHAT_CALLBACK_TOKEN: the 令牌 of the account's server configuration. */
+  token: string;
+  /** WECHAT_ENCODING_AES_KEY decoded: safe mode (安全模式); the first key encrypts replies. Null: plain mode only. */
+  aesKeys: Buffer[] | null;
+  /** CALLBACK_PORT: a second listener that serves the callback and nothing else; null: none. */
+  port: number | null;
+}
+
+/** Which channel a push goes by (contract §10). */
+export type DeliveryPolicy = 'custom' | 'template' | 'auto';
+
+export interface TemplateConfig {
+  templateId: string;
+  fields: TemplateField[];
+  /** WECHAT_TEMPLATE_URL, `{guid}` replaced per message; null: no link. */
+  url: string | null;
+}
+
 export interface WechatCredentials {
   appId: string;
   secret: string;
@@ -58,6 +81,8 @@ export interface WechatSettings {
   maxConnections: number;
   /** At most this many messages per push; a longer text is shortened with a closing notice. */
   maxParts: number;
+  delivery: DeliveryPolicy;
+  template: TemplateConfig | null;
 }
 
 export class ConfigError extends Error {
@@ -94,9 +119,11 @@ export function loadConfig(env: Env = process.env): Config {
   const tokenApi = get('WECHAT_TOKEN_API') ?? 'stable';
   if (tokenApi !== 'stable' && tokenApi !== 'classic') throw new ConfigError('WECHAT_TOKEN_API', `expected "stable" or "classic", got "${tokenApi}"`);
   const adminTokenRaw = get('ADMIN_TOKEN');
+  const template = templateConfig(get);
+  const port = int('PORT', 8080, 0, 65535);
 
   return {
-    port: int('PORT', 8080, 0, 65535),
+    port,
     host: get('HOST') ?? '0.0.0.0',
     databaseUrl: databaseUrl(get('DATABASE_URL')),
     dataDir: path.resolve(get('DATA_DIR') ?? './data'),
@@ -110,7 +137,10 @@ export function loadConfig(env: Env = process.env): Config {
       maxRetries: int('WECHAT_MAX_RETRIES', 3, 0, 10),
       maxConnections: int('WECHAT_MAX_CONNECTIONS', 256, 1, 4096),
       maxParts: int('WECHAT_MAX_PARTS', DEFAULT_MAX_PARTS, 1, 50),
+      delivery: deliveryPolicy(get('WECHAT_DELIVERY'), template),
+      template,
     },
+    callback: callbackConfig(get, appId, port, (name) => int(name, 0, 1, 65535)),
     bridgeId: get('BRIDGE_ID') ?? 'WECHAT-BRIDGE',
     adminTokens: adminTokenRaw === undefined ? null : adminTokens(adminTokenRaw),
     pushMaxBytes: int('PUSH_MAX_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
@@ -122,6 +152,62 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel(get('LOG_LEVEL') ?? 'info'),
     shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 15000, 0, 120000),
   };
+}
+
+/** WECHAT_TEMPLATE_ID needs WECHAT_TEMPLATE_FIELDS and the other way round: half a template sends nothing useful. */
+function templateConfig(get: (name: string) => string | undefined): TemplateConfig | null {
+  const templateId = get('WECHAT_TEMPLATE_ID');
+  const rawFields = get('WECHAT_TEMPLATE_FIELDS');
+  const url = get('WECHAT_TEMPLATE_URL') ?? null;
+  if (templateId === undefined) {
+    if (rawFields !== undefined) throw new ConfigError('WECHAT_TEMPLATE_ID', 'WECHAT_TEMPLATE_FIELDS is set but no template: set WECHAT_TEMPLATE_ID too (or unset both)');
+    if (url !== null) throw new ConfigError('WECHAT_TEMPLATE_ID', 'WECHAT_TEMPLATE_URL is set but no template: set WECHAT_TEMPLATE_ID and WECHAT_TEMPLATE_FIELDS');
+    return null;
+  }
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(templateId)) throw new ConfigError('WECHAT_TEMPLATE_ID', 'expected the template id from the account\'s 模板消息 page (letters, digits, _ and -)');
+  if (rawFields === undefined) {
+    throw new ConfigError('WECHAT_TEMPLATE_FIELDS', 'required with WECHAT_TEMPLATE_ID: map the template\'s keys to approval fields, e.g. thing1=bill_type,character_string2=bill_num,thing3=approval_opinion');
+  }
+  let fields: TemplateField[];
+  try {
+    fields = parseTemplateFields(rawFields);
+  } catch (err) {
+    throw new ConfigError('WECHAT_TEMPLATE_FIELDS', err instanceof Error ? err.message : String(err));
+  }
+  if (url !== null) httpUrl('WECHAT_TEMPLATE_URL', url.replaceAll('{guid}', 'GUID'));
+  return { templateId, fields, url };
+}
+
+function deliveryPolicy(raw: string | undefined, template: TemplateConfig | null): DeliveryPolicy {
+  if (raw === undefined) return template === null ? 'custom' : 'auto';
+  if (raw !== 'custom' && raw !== 'template' && raw !== 'auto') throw new ConfigError('WECHAT_DELIVERY', `expected custom, template or auto, got "${raw}"`);
+  if (raw !== 'custom' && template === null) throw new ConfigError('WECHAT_DELIVERY', `"${raw}" needs a template: set WECHAT_TEMPLATE_ID and WECHAT_TEMPLATE_FIELDS`);
+  return raw;
+}
+
+function callbackConfig(get: (name: string) => string | undefined, appId: string | null, port: number, portOf: (name: string) => number): CallbackConfig | null {
+  const token = get('WECHAT_CALLBACK_TOKEN');
+  const rawKeys = get('WECHAT_ENCODING_AES_KEY');
+  const callbackPort = get('CALLBACK_PORT') === undefined ? null : portOf('CALLBACK_PORT');
+  if (token === undefined) {
+    for (const name of ['WECHAT_ENCODING_AES_KEY', 'CALLBACK_PORT']) {
+      if (get(name) !== undefined) throw new ConfigError(name, 'is set but the callback is off: set WECHAT_CALLBACK_TOKEN (the 令牌 of the account\'s server configuration)');
+    }
+    return null;
+  }
+  // WeChat's rule for the 令牌: 3–32 letters and digits.
+  if (!/^[A-Za-z0-9]{3,32}$/.test(token)) throw new ConfigError('WECHAT_CALLBACK_TOKEN', 'expected 3–32 letters and digits, as the account\'s server configuration allows');
+  if (callbackPort !== null && callbackPort === port) throw new ConfigError('CALLBACK_PORT', `must differ from PORT (${port}): it is a second listener that serves only the callback`);
+  let aesKeys: Buffer[] | null = null;
+  if (rawKeys !== undefined) {
+    try {
+      aesKeys = parseAesKeys(rawKeys);
+    } catch (err) {
+      throw new ConfigError('WECHAT_ENCODING_AES_KEY', err instanceof Error ? err.message : String(err));
+    }
+    if (appId === null) throw new ConfigError('WECHAT_APPID', 'safe mode (WECHAT_ENCODING_AES_KEY) checks the AppID in every message: set WECHAT_APPID and WECHAT_SECRET');
+  }
+  return { token, aesKeys, port: callbackPort };
 }
 
 function databaseUrl(raw: string | undefined): string | null {

@@ -29,14 +29,14 @@ export async function startHttpServer(app: RequestListener, config: Config, log:
 }
 
 /** Before Postgres is touched: a second `npm start` must not stop the database of a bridge still serving. */
-export async function assertPortFree(config: Config): Promise<void> {
+export async function assertPortFree(config: Pick<Config, 'port' | 'host'>, variable = 'PORT'): Promise<void> {
   if (config.port === 0) return;
   const probe = createNetServer();
   await new Promise<void>((resolve, reject) => {
     probe.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'EADDRINUSE'
-          ? new ConfigError('PORT', `${config.host}:${config.port} is already in use (EADDRINUSE): another bridge or program listens there; stop it or choose another PORT`)
+          ? new ConfigError(variable, `${config.host}:${config.port} is already in use (EADDRINUSE): another bridge or program listens there; stop it or choose another ${variable}`)
           : err,
       ),
     );

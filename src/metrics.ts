@@ -30,6 +30,12 @@ export class Metrics {
   });
   readonly tokenFetches = new Counter({ name: 'bridge_wechat_token_fetches_total', help: 'Access tokens fetched from WeChat by this instance', labelNames: ['api'] as const, registers: [this.registry] });
   readonly retries = new Counter({ name: 'bridge_wechat_retries_total', help: 'Sends retried, by cause', labelNames: ['cause'] as const, registers: [this.registry] });
+  readonly callbacks = new Counter({
+    name: 'bridge_wechat_callbacks_total',
+    help: 'WeChat callbacks, by result: acted, repeat (a retry answered as the first), refused (403), bad_request, busy (database away), late (answered before acting finished)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly dbFailures = new Counter({
     name: 'bridge_db_failures_total',
     help: 'Pushes answered 系统繁忙 because of the database, by cause: pool_exhausted (Postgres healthy, all connections busy), unavailable, other',

@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { adminTokenFromDataDir } from './admin/token-file.js';
-import { createApp } from './app.js';
+import { createApp, createCallbackApp } from './app.js';
+import type { QrMaker } from './binding/invite.js';
+import { CALLBACK_PATH } from './callback/route.js';
+import { pruneCallbackEvents } from './db/callback-events.js';
 import type { Config } from './config.js';
 import { createDatabase, type Database } from './db/data-source.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './db/embedded.js';
@@ -12,10 +15,13 @@ import { assertPortFree, startHttpServer } from './http-server.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import type { PushContext } from './push/context.js';
-import { sandboxDeliverer, type Deliverer } from './push/deliver.js';
+import { liveDeliverer, sandboxDeliverer, type Channels } from './push/channel-policy.js';
+import type { Deliverer } from './push/deliver.js';
 import { resend } from './push/resend.js';
 import { WechatApi } from './wechat/api.js';
 import { CustomerServiceChannel } from './wechat/customer-service.js';
+import { createQrScene } from './wechat/qrcode.js';
+import { TemplateChannel } from './wechat/template.js';
 import { TokenProvider } from './wechat/token.js';
 
 // Wires the parts together and owns their lifecycle: start in dependency order, stop in reverse,
@@ -34,9 +40,12 @@ export interface StartOptions {
 }
 
 const SWEEP_INTERVAL_MS = 5_000;
+/** Callback dedupe records are pruned about hourly. */
+const PRUNE_EVERY_SWEEPS = 720;
 
 export async function startService(config: Config, log: Logger, options: StartOptions = {}): Promise<Service> {
   await assertPortFree(config);
+  if (config.callback && config.callback.port !== null) await assertPortFree({ host: config.host, port: config.callback.port }, 'CALLBACK_PORT');
   let embedded: EmbeddedServer | null = null;
   let db: Database | null = null;
   try {
@@ -61,24 +70,37 @@ async function startWith(config: Config, log: Logger, db: Database, embedded: Em
   const instanceId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const metrics = new Metrics(db.stats);
   const startedAt = new Date();
-  const wechat = wechatChannel(config, db, instanceId, log, metrics);
+  const wechat = wechatParts(config, db, instanceId, log, metrics);
   const ctx: PushContext = { db, log, metrics, bridgeId: config.bridgeId, deliverer: wechat.deliverer, maxParts: config.wechat.maxParts, identity: { claimant: '' } };
   const adminTokens = config.adminTokens ?? [await adminTokenFromDataDir(config.dataDir, log)];
-  const app = createApp({ ctx, config: { ...config, adminTokens }, sandbox: config.wechat.mode === 'sandbox', resend: (guid, force, actor) => resend(ctx, guid, force, actor) });
+  const callback = config.callback === null ? null : { db, log, metrics, callback: config.callback, appId: config.wechat.mode === 'live' ? config.wechat.appId : null };
+  const app = createApp({
+    ctx,
+    config: { ...config, adminTokens },
+    sandbox: config.wechat.mode === 'sandbox',
+    resend: (guid, force, actor) => resend(ctx, guid, force, actor),
+    callback,
+    makeQr: qrMaker(wechat, config),
+    features: { callback: callback !== null, delivery: config.wechat.mode === 'sandbox' ? 'sandbox' : config.wechat.delivery },
+  });
 
   const server = await startHttpServer(app, config, log);
+  const callbackServer = !callback || callback.callback.port === null ? null : await startHttpServer(createCallbackApp(callback, config.trustProxy), { ...config, port: callback.callback.port }, log);
+  if (callback) log.info({ path: CALLBACK_PATH, port: callbackServer?.port ?? server.port, safeMode: callback.callback.aesKeys !== null }, 'WeChat callback enabled');
   ctx.identity.claimant = `${hostname()}:${server.port}`;
   // Listening proves no earlier process of ours holds this port any more: release its claims.
   const abandoned = await releaseAbandoned(db, ctx.identity.claimant, startedAt);
   if (abandoned > 0) log.warn({ count: abandoned }, 'messages interrupted mid-delivery are marked of unknown outcome; check and resend them');
+  let sweeps = 0;
   const sweeper = setInterval(() => {
     releaseAbandoned(db, ctx.identity.claimant).catch((err: unknown) => log.warn({ err }, 'could not release abandoned claims (database unavailable?); trying again shortly'));
+    if (sweeps++ % PRUNE_EVERY_SWEEPS === 0) pruneCallbackEvents(db).catch((err: unknown) => log.warn({ err }, 'could not prune old callback records; trying again later'));
   }, SWEEP_INTERVAL_MS).unref();
 
   let stopping: Promise<void> | null = null;
   const stop = async (): Promise<void> => {
     clearInterval(sweeper);
-    await server.close(config.shutdownGraceMs);
+    await Promise.all([server.close(config.shutdownGraceMs), callbackServer?.close(config.shutdownGraceMs)]);
     await wechat.close();
     await db.close().catch((err: unknown) => log.warn({ err }, 'closing the database pool'));
     await embedded?.stop();
@@ -90,14 +112,29 @@ async function startWith(config: Config, log: Logger, db: Database, embedded: Em
   };
 }
 
-/** Sandbox: nothing to connect to. Live: the WeChat API, the shared token, the customer-service channel. */
-function wechatChannel(config: Config, db: Database, instanceId: string, log: Logger, metrics: Metrics): { deliverer: Deliverer; close(): Promise<void> } {
+export interface WechatParts {
+  deliverer: Deliverer;
+  /** Live mode: the API and token, for QR codes (invitations). Null in sandbox mode. */
+  live: { api: WechatApi; tokens: TokenProvider } | null;
+  close(): Promise<void>;
+}
+
+/** Sandbox: nothing to connect to. Live: the WeChat API, the shared token, the channels the policy uses. */
+function wechatParts(config: Config, db: Database, instanceId: string, log: Logger, metrics: Metrics): WechatParts {
   const wechat = config.wechat;
-  if (wechat.mode === 'sandbox') return { deliverer: sandboxDeliverer, close: async () => undefined };
+  if (wechat.mode === 'sandbox') return { deliverer: sandboxDeliverer(wechat.delivery, wechat.template), live: null, close: async () => undefined };
   const api = new WechatApi(wechat, metrics);
   const tokens = new TokenProvider(db, api, wechat, instanceId, log, metrics);
-  const custom = new CustomerServiceChannel(api, tokens, wechat, metrics);
-  return { deliverer: { deliver: (openid, notice, deadline, accepted) => custom.send(openid, notice, deadline, accepted) }, close: () => api.close() };
+  const channels: Channels = { custom: new CustomerServiceChannel(api, tokens, wechat, metrics) };
+  if (wechat.template) channels.template = new TemplateChannel(api, tokens, { ...wechat.template, timeoutMs: wechat.timeoutMs, maxRetries: wechat.maxRetries }, metrics);
+  return { deliverer: liveDeliverer(wechat.delivery, channels), live: { api, tokens }, close: () => api.close() };
+}
+
+/** Live mode: invitations get WeChat's QR code for their scene. Sandbox: codes only. */
+function qrMaker(wechat: WechatParts, config: Config): QrMaker {
+  if (wechat.live === null) return null;
+  const { api, tokens } = wechat.live;
+  return async (scene, expireSeconds) => createQrScene(api, tokens, scene, expireSeconds, config.wechat.timeoutMs);
 }
 
 /** Postgres may still be starting (a host reboot brings both up at once): wait up to 30 s for it. */

@@ -19,6 +19,12 @@
 //   sandbox         mode without WeChat credentials: everything runs, nothing is sent, AA says so.
 //   refused push    a push that never owned its GUID (unreadable, conflicting content): kept as a
 //                   `rejected` row, answered AE.
+//   window          WeChat delivers customer-service text only within 48 hours after the employee
+//                   last interacted with the Official Account; outside it, a template message.
+//   channel         a way to reach an employee: `custom` (customer-service text) or `template`.
+//   invitation      a single-use code and QR scene that lets an employee bind their own WeChat.
+//   binding         unbound (no openid), invited (an open invitation), bound, unfollowed (the
+//                   openid stopped following the account; kept, in case it follows again).
 
 /** How the push reached us; decides how the ack is wrapped. */
 export type EnvelopeKind = 'soap11' | 'soap12' | 'form' | 'raw';
@@ -93,6 +99,8 @@ export interface Claimed {
   token: string;
   /** The look-up: the applicant's openid, null when no active mapping has one. */
   openid: string | null;
+  /** When that openid last interacted with the account (the 48-hour window); null: never seen. */
+  lastInteractionAt: Date | null;
   /** The parts an earlier claim of this GUID sent, and which of them WeChat accepted (1-based). */
   previousTexts: string[];
   acceptedParts: number[];
@@ -125,6 +133,10 @@ export interface DeliveryAttempt {
   errmsg?: string;
   error?: string;
   httpStatus?: number;
+  /** Sandbox mode: nothing was sent; the channel is the one the policy would have used. */
+  sandbox?: boolean;
+  /** Template sends (and sandbox): the template's data as sent, key → value. */
+  templateData?: Record<string, { value: string }>;
   /** Set on attempts an administrator started from the message log. */
   resend?: boolean;
   actor?: string;
@@ -170,20 +182,31 @@ export interface StoredToken {
 
 // ---- administration ----------------------------------------------------------------------------
 
+export type BindingStatus = 'unbound' | 'invited' | 'bound' | 'unfollowed';
+export type BoundVia = 'admin' | 'import' | 'self-service';
+
 /** An employee ↔ openid mapping as the admin API shows it. */
 export interface EmployeeRecord {
   employeeNo: string;
-  openid: string;
+  openid: string | null;
   name: string;
   active: boolean;
   createdAt: string;
   updatedAt: string;
+  binding: BindingStatus;
+  boundVia: BoundVia | null;
+  lastInteractionAt: string | null;
+  /** Whether customer-service text would reach them now (the 48-hour window). */
+  windowOpen: boolean;
+  /** The open invitation (binding `invited`). */
+  invitation: { code: string; expiresAt: string } | null;
 }
 
 /** A mapping to write. */
 export interface MappingInput {
   employeeNo: string;
-  openid: string;
+  /** Null: known, not bound (yet); undefined: keep what is stored (a new employee gets none). */
+  openid?: string | null;
   /** Null keeps the stored name (or '' for a new mapping). */
   name: string | null;
   active: boolean;
@@ -205,11 +228,44 @@ export interface Listed<T> {
 
 export interface EmployeeRow {
   employeeNo: string;
-  openid: string;
+  openid: string | null;
   name: string;
   active: boolean;
   createdAt: Date;
   updatedAt: Date;
+  boundVia: BoundVia | null;
+  unfollowedAt: Date | null;
+}
+
+export interface WechatUserRow {
+  openid: string;
+  lastInteractionAt: Date | null;
+  following: boolean;
+  failedBinds: number;
+  failedBindsSince: Date | null;
+  updatedAt: Date;
+}
+
+export interface InvitationRow {
+  id: string;
+  employeeNo: string;
+  code: string;
+  scene: string;
+  qrTicket: string | null;
+  qrUrl: string | null;
+  createdAt: Date;
+  createdBy: string;
+  expiresAt: Date;
+  usedAt: Date | null;
+  usedBy: string | null;
+  revokedAt: Date | null;
+}
+
+export interface CallbackEventRow {
+  dedupeKey: string;
+  receivedAt: Date;
+  answered: boolean;
+  reply: string | null;
 }
 
 export interface EmployeeAuditRow {
@@ -217,8 +273,8 @@ export interface EmployeeAuditRow {
   at: Date;
   actor: string;
   employeeNo: string;
-  action: 'create' | 'update' | 'delete';
-  via: 'api' | 'import';
+  action: 'create' | 'update' | 'delete' | 'invite' | 'bind' | 'unbind' | 'unfollow' | 'refollow';
+  via: 'api' | 'import' | 'self-service';
   before: unknown;
   after: unknown;
 }
@@ -256,6 +312,9 @@ export interface MessageRow {
   acceptedParts: number[];
   partsTotal: number | null;
   shortened: boolean;
+  templateMsgids: string[];
+  /** TEMPLATESENDJOBFINISH as WeChat reported it: the ack already sent does not change. */
+  deliveryReport: { status: string; msgid: string; at: string } | null;
 }
 
 export interface WechatTokenRow {

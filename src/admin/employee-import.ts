@@ -31,7 +31,7 @@ export const CSV_HEADER = ['employee_no', 'openid', 'name', 'active'];
 
 /** The CSV the export sends (without its BOM): the import's format, every cell safe to open in Excel. */
 export function exportCsv(employees: Array<Pick<EmployeeRecord, 'employeeNo' | 'openid' | 'name' | 'active'>>): string {
-  const rows = employees.map((e) => csvLine([e.employeeNo, e.openid, e.name, String(e.active)].map(safeCell)));
+  const rows = employees.map((e) => csvLine([e.employeeNo, e.openid ?? '', e.name, String(e.active)].map(safeCell)));
   return `${[csvLine(CSV_HEADER), ...rows].join('\r\n')}\r\n`;
 }
 
@@ -91,7 +91,9 @@ function recordReader(columns: string[]): (record: CsvRecord) => Candidate | Imp
     if (fields.length !== columns.length) return { line, message: `columns: expected ${columns.length} values, found ${fields.length}` };
     const cell = (at: number): string => (at < 0 ? '' : unprefixCell(fields[at]!));
     const employeeNo = cell(noAt).trim();
-    const openid = cell(openidAt).trim();
+    // An empty openid cell keeps what is stored: the export writes one for an employee not yet bound.
+    const openidCell = cell(openidAt).trim();
+    const openid = openidCell === '' ? undefined : openidCell;
     const name = cell(nameAt);
     const active = activeAt < 0 ? true : parseActive(cell(activeAt));
     const wrong =

@@ -5,7 +5,7 @@ import { listAudit } from '../db/employee-audit.js';
 import { charsetOfContentType, decodeBytes } from '../push/charset.js';
 import { exportCsv, planImportSteps } from './employee-import.js';
 import { allEmployees, deleteEmployee, getEmployee, listEmployees, previewEmployees, putEmployees, putEmployee } from '../db/employees.js';
-import type { WriteResult } from '../types.js';
+import type { BindingStatus, WriteResult } from '../types.js';
 import { FormatError } from '../errors.js';
 import { badRequest, notFound } from './errors.js';
 import { employeeNoLookupProblem, employeeNoProblem, mappingFrom, nameProblem, openidProblem } from './mapping.js';
@@ -14,14 +14,14 @@ import { boolParam, dateParam, pageOf, stringParam } from './query.js';
 // Employee ↔ openid mappings (contract §6 and §7): list and search, single-employee calls, CSV
 // import and export, and the audit trail of every change.
 
-const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
+export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
 
 export function employeesRouter(db: Database): Router {
   const router = Router();
 
   router.get('/', async (req, res) => {
     const query = req.query as Record<string, unknown>;
-    res.json(await listEmployees(db, { q: stringParam(query, 'q'), active: boolParam(query, 'active'), ...pageOf(query) }));
+    res.json(await listEmployees(db, { q: stringParam(query, 'q'), active: boolParam(query, 'active'), binding: bindingParam(query), ...pageOf(query) }));
   });
 
   router.get('/export', async (_req, res) => {
@@ -87,7 +87,7 @@ export function actorOf(locals: Record<string, unknown>): string {
 }
 
 /** Runs a sliced computation, giving the event loop a turn between slices (pushes keep flowing). */
-async function sliced<T>(steps: Generator<void, T>): Promise<T> {
+export async function sliced<T>(steps: Generator<void, T>): Promise<T> {
   for (;;) {
     const next = steps.next();
     if (next.done) return next.value;
@@ -95,7 +95,8 @@ async function sliced<T>(steps: Generator<void, T>): Promise<T> {
   }
 }
 
-function decodeImport(body: Buffer, contentType: string | undefined): string {
+/** An uploaded CSV as text: UTF-8 (with or without BOM) or the charset its Content-Type names. */
+export function decodeImport(body: Buffer, contentType: string | undefined): string {
   const charset = charsetOfContentType(contentType);
   try {
     return decodeBytes(body, charset);
@@ -118,7 +119,18 @@ function employeeNoOf(req: Request, check: (employeeNo: string) => string | null
   return employeeNo;
 }
 
-function parseBody(body: unknown): { openid: string; name: string | null; active: boolean } {
+const BINDINGS: readonly BindingStatus[] = ['unbound', 'invited', 'bound', 'unfollowed'];
+
+export function bindingParam(query: Record<string, unknown>): BindingStatus | null {
+  const value = stringParam(query, 'binding');
+  if (value === null) return null;
+  const known = BINDINGS.find((b) => b === value);
+  if (!known) throw badRequest(`binding: expected one of ${BINDINGS.join(', ')}`);
+  return known;
+}
+
+/** `openid` absent keeps the stored one; null leaves the employee unbound (contract §9). */
+function parseBody(body: unknown): { openid: string | null | undefined; name: string | null; active: boolean } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body: expected a JSON object {"openid", "name", "active"}');
   const fields = body as Record<string, unknown>;
   const unknown = Object.keys(fields).find((key) => !['openid', 'name', 'active'].includes(key));
@@ -126,5 +138,5 @@ function parseBody(body: unknown): { openid: string; name: string | null; active
   const problem = openidProblem(fields.openid) ?? nameProblem(typeof fields.name === 'string' ? fields.name.trim() : fields.name);
   if (problem) throw badRequest(problem);
   if (fields.active !== undefined && typeof fields.active !== 'boolean') throw badRequest('active: must be true or false');
-  return { openid: fields.openid as string, name: typeof fields.name === 'string' ? fields.name : null, active: (fields.active as boolean | undefined) ?? true };
+  return { openid: fields.openid as string | null | undefined, name: typeof fields.name === 'string' ? fields.name : null, active: (fields.active as boolean | undefined) ?? true };
 }

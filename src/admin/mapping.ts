@@ -28,8 +28,10 @@ export function employeeNoLookupProblem(employeeNo: string): string | null {
   return null;
 }
 
+/** An openid is optional (an employee may be known before they bind, contract §9); when given it must look like one. */
 export function openidProblem(openid: unknown): string | null {
-  return typeof openid === 'string' && OPENID_PATTERN.test(openid) ? null : 'openid: must be 6–64 characters of A-Z a-z 0-9 _ -';
+  if (openid === undefined || openid === null) return null;
+  return typeof openid === 'string' && OPENID_PATTERN.test(openid) ? null : 'openid: must be 6–64 characters of A-Z a-z 0-9 _ -, or null';
 }
 
 /** The name as it will be stored, i.e. after trimming. */
@@ -70,6 +72,7 @@ export function parseActive(raw: string): boolean | null {
   return null;
 }
 
-export function mappingFrom(employeeNo: string, openid: string, name: string | null, active: boolean): MappingInput {
+/** `openid` undefined keeps the stored one (or none for a new employee); null removes it. */
+export function mappingFrom(employeeNo: string, openid: string | null | undefined, name: string | null, active: boolean): MappingInput {
   return { employeeNo, openid, name: name === null ? null : name.trim(), active };
 }

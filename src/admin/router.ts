@@ -3,12 +3,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { QueryFailedError } from 'typeorm';
-import type { AdminCredential } from '../config.js';
+import type { QrMaker } from '../binding/invite.js';
+import type { AdminCredential, DeliveryPolicy } from '../config.js';
 import type { Database } from '../db/data-source.js';
 import { FormatError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { requireAdmin } from './auth.js';
 import { auditRouter, employeesRouter } from './employees.js';
+import { invitationsApi, printPage } from './invitations.js';
 import { HttpError } from './errors.js';
 import { messagesRouter, statsRouter, type Resend } from './messages.js';
 
@@ -21,6 +23,10 @@ export interface AdminOptions {
   adminTokens: AdminCredential[];
   sandbox: boolean;
   log: Logger;
+  /** WeChat's QR codes for invitations; null in sandbox mode. */
+  makeQr: QrMaker;
+  /** For the page: whether the callback is on, and how pushes are delivered. */
+  features: { callback: boolean; delivery: DeliveryPolicy | 'sandbox' };
 }
 
 export function adminApi(options: AdminOptions): Router {
@@ -28,8 +34,9 @@ export function adminApi(options: AdminOptions): Router {
   api.use(requireAdmin(options.adminTokens));
   api.use(express.json({ limit: '1mb', strict: false }));
   api.get('/whoami', (_req, res) => {
-    res.json({ actor: res.locals.actor, sandbox: options.sandbox });
+    res.json({ actor: res.locals.actor, sandbox: options.sandbox, ...options.features });
   });
+  api.use(invitationsApi(options));
   api.use('/employees', employeesRouter(options.db));
   api.use('/audit', auditRouter(options.db));
   api.use('/messages', messagesRouter(options.db, options.resend));
@@ -44,8 +51,9 @@ export function adminApi(options: AdminOptions): Router {
 const HTM_PREACT = fileURLToPath(import.meta.resolve('htm/preact/standalone'));
 
 /** The static page, from public/admin (found from here whether running from src/ or dist/src/). */
-export function adminPage(): Router {
+export function adminPage(options: Pick<AdminOptions, 'db' | 'makeQr' | 'adminTokens'>): Router {
   const page = Router();
+  page.use(printPage(options));
   const dir = findUp(path.join('public', 'admin'));
   // preact + hooks + htm as one ES module with no bare imports: the page needs no build step, no
   // import map (an inline script the CSP forbids) and no internet.

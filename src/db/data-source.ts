@@ -6,6 +6,9 @@ import { EmployeeAuditSchema } from './employee-audit.js';
 import { EmployeeSchema } from './employees.js';
 import { MessageSchema } from './messages.js';
 import { WechatTokenSchema } from './wechat-tokens.js';
+import { WechatUserSchema } from './wechat-users.js';
+import { InvitationSchema } from './invitations.js';
+import { CallbackEventSchema } from './callback-events.js';
 
 // TypeORM's DataSource owns the connections; this is the one way to the database. The table files
 // beside it (employees, employee-audit, messages, wechat-tokens) hold every statement on their
@@ -92,7 +95,7 @@ export function createDatabase({ url, poolSize }: PoolOptions): Database {
     poolSize,
     // The pg module, with a Pool that lets us see it: the pool gauges read pg-pool's public counters.
     driver: Object.create(pg, { Pool: { value: observedPool(pools) } }) as typeof pg,
-    entities: [EmployeeSchema, EmployeeAuditSchema, MessageSchema, WechatTokenSchema],
+    entities: [EmployeeSchema, EmployeeAuditSchema, MessageSchema, WechatTokenSchema, WechatUserSchema, InvitationSchema, CallbackEventSchema],
     migrations: MIGRATIONS,
     migrationsTableName: 'schema_migrations',
     migrationsTransactionMode: 'each',

@@ -1,5 +1,5 @@
 import { EntitySchema } from 'typeorm';
-import type { EmployeeAuditRow, EmployeeRecord, Listed, Page } from '../types.js';
+import type { EmployeeAuditRow, Listed, Page } from '../types.js';
 import type { Database, Tx } from './data-source.js';
 
 // The audit trail of mapping changes: every statement on `employee_audit`. Entries are written in
@@ -20,11 +20,19 @@ export const EmployeeAuditSchema = new EntitySchema<EmployeeAuditRow>({
   },
 });
 
+/** What the trail keeps of a mapping: what it says, not its timestamps. */
+export interface AuditedMapping {
+  employeeNo: string;
+  openid: string | null;
+  name: string;
+  active: boolean;
+}
+
 export interface AuditChange {
   employeeNo: string;
   action: EmployeeAuditRow['action'];
-  before: EmployeeRecord | null;
-  after: EmployeeRecord | null;
+  before: AuditedMapping | null;
+  after: AuditedMapping | null;
 }
 
 export interface AuditEntry {
@@ -72,8 +80,6 @@ export async function listAudit(db: Database, filter: AuditFilter): Promise<List
   };
 }
 
-/** The audited part of a record: what the mapping says, not its timestamps. */
-function mappingJson(record: EmployeeRecord | null): string | null {
-  if (record === null) return null;
-  return JSON.stringify({ employeeNo: record.employeeNo, openid: record.openid, name: record.name, active: record.active });
+function mappingJson(mapping: AuditedMapping | null): string | null {
+  return mapping === null ? null : JSON.stringify({ employeeNo: mapping.employeeNo, openid: mapping.openid, name: mapping.name, active: mapping.active });
 }

@@ -3,6 +3,7 @@ import { EntitySchema } from 'typeorm';
 import type { Approval, Claimed, ExistingMessage, Finish, Listed, MessageRow, Page, Received, Refusal } from '../types.js';
 import type { Database } from './data-source.js';
 import { escapeLike, openidOfEmployeeSql } from './employees.js';
+import { lastInteractionSql } from './wechat-users.js';
 
 // The message log: every statement on `messages`. A push is recorded before anything is sent, and
 // duplicates are serialised by the database, not by process memory, so replicas agree: a GUID is
@@ -48,8 +49,16 @@ export const MessageSchema = new EntitySchema<MessageRow>({
     acceptedParts: { name: 'accepted_parts', type: 'integer', array: true },
     partsTotal: { name: 'parts_total', type: 'integer', nullable: true },
     shortened: { type: 'boolean' },
+    templateMsgids: { name: 'template_msgids', type: 'text', array: true },
+    deliveryReport: { name: 'delivery_report', type: 'jsonb', nullable: true },
   },
 });
+
+/** The look-up for a claimed row: the openid (NULL: unbound) and when it last interacted (the window). */
+function lookUpSql(employeeNoExpr: string): string {
+  return `LEFT JOIN LATERAL (SELECT ${openidOfEmployeeSql(employeeNoExpr)} AS openid) lookup ON true`;
+}
+const LOOKED_UP = `lookup.openid, ${lastInteractionSql('lookup.openid')} AS last_interaction_at`;
 
 // ---- the push path -----------------------------------------------------------------------------
 
@@ -70,9 +79,8 @@ const CLAIM_AND_LOOK_UP = `
     WHERE m.status IN ('failed', 'unknown') OR (m.status = 'processing' AND m.lease_until < now())
     RETURNING m.id, m.push_count, m.texts, m.accepted_parts
   )
-  SELECT claimed.id::text AS id, claimed.push_count, claimed.texts, claimed.accepted_parts,
-         ${openidOfEmployeeSql('$8')} AS openid
-  FROM claimed`;
+  SELECT claimed.id::text AS id, claimed.push_count, claimed.texts, claimed.accepted_parts, ${LOOKED_UP}
+  FROM claimed ${lookUpSql('$8')}`;
 
 /**
  * Records the push and claims its GUID in one statement, and looks the applicant up in the same
@@ -131,9 +139,8 @@ export async function claimForResend(db: Database, guid: string, force: boolean,
               OR (status = 'processing' AND lease_until < now()))
        RETURNING id, approval, employee_no, texts, accepted_parts
      )
-     SELECT claimed.id::text AS id, claimed.approval, claimed.texts, claimed.accepted_parts,
-            ${openidOfEmployeeSql('claimed.employee_no')} AS openid
-     FROM claimed`,
+     SELECT claimed.id::text AS id, claimed.approval, claimed.texts, claimed.accepted_parts, ${LOOKED_UP}
+     FROM claimed ${lookUpSql('claimed.employee_no')}`,
     [guid, force, claimant, token],
   );
   return row ? { ...toClaimed(row, token), approval: row.approval } : null;
@@ -159,6 +166,7 @@ export async function finishMessage(db: Database, id: string, finish: Finish): P
   const rows = await db.query(
     `UPDATE messages SET status = $2, ack_code = $3, reason = $4, ack_xml = COALESCE($5, ack_xml), texts = $6, attempts = attempts || $7::jsonb,
             wechat_errcode = $8, wechat_errmsg = $9, openid_masked = $10, accepted_parts = $12, parts_total = $13, shortened = $14,
+            template_msgids = template_msgids || $15::text[],
             lease_until = NULL, claim_token = NULL, finished_at = now(), updated_at = now(),
             delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
      WHERE id = $1 AND claim_token = $11
@@ -178,9 +186,24 @@ export async function finishMessage(db: Database, id: string, finish: Finish): P
       finish.acceptedParts,
       finish.partsTotal,
       finish.shortened,
+      finish.attempts.flatMap((a) => (a.msgid === undefined ? [] : [a.msgid])),
     ],
   );
   return rows.length > 0;
+}
+
+/**
+ * TEMPLATESENDJOBFINISH (§10): WeChat's report on a template message, kept on the message it was
+ * sent for (matched by msgid as text). The ack the ERP got does not change. The GUID, or null when
+ * no message sent that msgid.
+ */
+export async function recordDeliveryReport(db: Database, msgid: string, status: string): Promise<string | null> {
+  const [row] = await db.query<{ guid: string }>(
+    `UPDATE messages SET delivery_report = jsonb_build_object('status', $2::text, 'msgid', $1::text, 'at', now()), updated_at = now()
+     WHERE template_msgids @> ARRAY[$1::text] RETURNING guid`,
+    [msgid, status],
+  );
+  return row?.guid ?? null;
 }
 
 /** A push that never owned a GUID (unreadable, or conflicting with one that did): kept, answered, never processed. */
@@ -315,12 +338,13 @@ function storable(text: string): string {
 interface ClaimedSql {
   id: string;
   openid: string | null;
+  last_interaction_at: Date | null;
   texts: string[];
   accepted_parts: number[];
 }
 
 function toClaimed(row: ClaimedSql, token: string): Claimed {
-  return { id: row.id, token, openid: row.openid, previousTexts: row.texts, acceptedParts: row.accepted_parts };
+  return { id: row.id, token, openid: row.openid, lastInteractionAt: row.last_interaction_at, previousTexts: row.texts, acceptedParts: row.accepted_parts };
 }
 
 const EXISTING_COLUMNS = `status, fingerprint, ack_code, reason, finished_at, (lease_until IS NOT NULL AND lease_until < now()) AS lease_expired`;

@@ -22,6 +22,8 @@ export interface Notice {
   guid: string;
   approval: Approval;
   parts: string[];
+  /** When the applicant last interacted with the account (the 48-hour window); null: never seen. */
+  lastInteractionAt: Date | null;
 }
 
 /**
@@ -39,11 +41,6 @@ export interface Channel {
 export interface Deliverer {
   deliver(openid: string, notice: Notice, deadline: number, alreadyAccepted: ReadonlySet<number>): Promise<Delivery>;
 }
-
-/** Sandbox mode: everything runs, nothing is sent, and the ack says so. */
-export const sandboxDeliverer: Deliverer = {
-  deliver: async (_openid, _notice, _deadline, alreadyAccepted) => ({ outcome: { code: 'SANDBOX' }, attempts: [], accepted: [...alreadyAccepted] }),
-};
 
 /** Who resent (an administrator's resend answers no ERP, and marks its attempts). */
 export type ResendMark = Pick<DeliveryAttempt, 'resend' | 'actor' | 'forced'>;
@@ -63,7 +60,7 @@ export async function deliverClaim(ctx: PushContext, claim: Claimed, approval: A
   const { parts, total, shortened } = composeParts(textBlocks(approval), ctx.maxParts);
   // Parts WeChat already accepted for this very text are not sent again; a forced resend sends all.
   const skip = new Set(!resend?.forced && sameTexts(claim.previousTexts, parts) ? claim.acceptedParts : []);
-  const notice: Notice = { guid: approval.guid, approval, parts };
+  const notice: Notice = { guid: approval.guid, approval, parts, lastInteractionAt: claim.lastInteractionAt };
   const delivery: Delivery | null = claim.openid === null ? null : await ctx.deliverer.deliver(claim.openid, notice, deadline, skip);
   const outcome: Outcome = delivery?.outcome ?? { code: 'UNBOUND' };
   const ack = ackOf(outcome);

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import iconv from 'iconv-lite';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchBrowser, SCREENSHOTS } from '../support/browser.js';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startBridge, type TestBridge } from '../support/bridge.js';
@@ -13,8 +14,7 @@ import { newGuid, push, soapPush } from '../support/push.js';
 // against the real service on real Postgres and a fake WeChat. Every scenario leaves a full-page
 // screenshot under test-output/ for a person to look at.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const OUT = path.resolve(import.meta.dirname, '../../test-output');
+const OUT = SCREENSHOTS;
 const TIMEOUT = 60_000;
 const TOKEN_KEY = 'gcp-bridge-admin-token';
 
@@ -27,16 +27,9 @@ let pageErrors: string[] = [];
 const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: run scripts/ensure-chromium.sh (or set CHROMIUM_PATH)`);
-  }
-  mkdirSync(OUT, { recursive: true });
   db = await createTestDatabase('admin_ui');
   bridge = await startBridge({ databaseUrl: db.url });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 afterAll(async () => {

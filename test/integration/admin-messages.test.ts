@@ -118,7 +118,7 @@ describe('stats', () => {
     expect(res.body.sandbox).toBe(false);
     expect(res.body.token).toMatchObject({ api: 'stable', fetchCount: 1 });
     expect(JSON.stringify(res.body)).not.toContain('FAKETOKEN');
-    expect((await api().get('/admin/api/whoami').set(auth)).body).toEqual({ actor: 'admin', sandbox: false });
+    expect((await api().get('/admin/api/whoami').set(auth)).body).toEqual({ actor: 'admin', sandbox: false, callback: false, delivery: 'custom' });
   });
 });
 

@@ -41,7 +41,9 @@ describe('employees', () => {
     const created = await api().put('/admin/api/employees/000123').set(auth).send({ openid: 'oE2XCwA7bX3cY9dZ2fW4gV6hU8jT', name: '陈静' });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ employeeNo: '000123', openid: 'oE2XCwA7bX3cY9dZ2fW4gV6hU8jT', name: '陈静', active: true });
-    expect(Object.keys(created.body).sort()).toEqual(['active', 'createdAt', 'employeeNo', 'name', 'openid', 'updatedAt']);
+    // §6's fields, and §9's: binding state, how it was bound, the last interaction and the window.
+    expect(Object.keys(created.body).sort()).toEqual(['active', 'binding', 'boundVia', 'createdAt', 'employeeNo', 'invitation', 'lastInteractionAt', 'name', 'openid', 'updatedAt', 'windowOpen']);
+    expect(created.body).toMatchObject({ binding: 'bound', boundVia: 'admin', lastInteractionAt: null, windowOpen: false, invitation: null });
 
     const updated = await api().put('/admin/api/employees/000123').set(auth).send({ openid: 'oE2XCwA7bX3cY9dZ2fW4gV6hU8jX', active: false });
     expect(updated.status).toBe(200);
@@ -57,10 +59,27 @@ describe('employees', () => {
     expect((await api().delete('/admin/api/employees/000123').set(auth)).status).toBe(404);
   });
 
+  it('keeps an employee without an openid (contract §9): null or absent, and absent keeps a stored one', async () => {
+    const created = await api().put('/admin/api/employees/NOID1').set(auth).send({ name: '未绑定' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ employeeNo: 'NOID1', openid: null, binding: 'unbound', boundVia: null });
+    const bound = await api().put('/admin/api/employees/NOID1').set(auth).send({ openid: 'oNOID1xxxxxxxxxx' });
+    expect(bound.body).toMatchObject({ openid: 'oNOID1xxxxxxxxxx', binding: 'bound', boundVia: 'admin', name: '未绑定' });
+    const renamed = await api().put('/admin/api/employees/NOID1').set(auth).send({ name: '改名' });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body).toMatchObject({ openid: 'oNOID1xxxxxxxxxx', name: '改名', binding: 'bound' });
+    const unbound = await api().put('/admin/api/employees/NOID1').set(auth).send({ openid: null });
+    expect(unbound.body).toMatchObject({ openid: null, binding: 'unbound', boundVia: null });
+    const listed = await api().get('/admin/api/employees?binding=unbound&q=NOID1').set(auth);
+    expect(listed.body.items.map((e: { employeeNo: string }) => e.employeeNo)).toEqual(['NOID1']);
+    expect((await api().get('/admin/api/employees?binding=bound&q=NOID1').set(auth)).body.total).toBe(0);
+    expect((await api().get('/admin/api/employees?binding=maybe').set(auth)).body.error).toMatch(/^binding:/);
+  });
+
   it.each([
     ['a bad openid', '/admin/api/employees/1', { openid: 'bad openid!' }, /^openid/],
     ['a short openid', '/admin/api/employees/1', { openid: 'abc' }, /^openid/],
-    ['a missing openid', '/admin/api/employees/1', { name: 'x' }, /^openid/],
+    ['a numeric openid', '/admin/api/employees/1', { openid: 12345678 }, /^openid/],
     ['an unknown field', '/admin/api/employees/1', { openid: 'oE2XCwA7bX3cY9dZ2fW4gV6hU8jT', phone: '1' }, /^phone/],
     ['a non-boolean active', '/admin/api/employees/1', { openid: 'oE2XCwA7bX3cY9dZ2fW4gV6hU8jT', active: 'yes' }, /^active/],
     ['a non-string name', '/admin/api/employees/1', { openid: 'oE2XCwA7bX3cY9dZ2fW4gV6hU8jT', name: 5 }, /^name/],

@@ -29,7 +29,8 @@ it('answers AA 处理成功… and records the texts it would have sent', async 
   const row = await withClient(db.url, async (c) => (await c.query('SELECT status, texts, attempts FROM messages WHERE guid = $1', [guid])).rows[0]);
   expect(row.status).toBe('sandbox');
   expect(row.texts[0]).toMatch(/^审批消息\n\n申请人工号：10086/);
-  expect(row.attempts).toEqual([]);
+  // Nothing sent; the record names the channel the policy would have used (no template: custom).
+  expect(row.attempts).toEqual([{ at: expect.any(String), channel: 'custom', part: 0, ms: 0, sandbox: true }]);
   // Not a single call to WeChat, not even for a token.
   expect((await request(bridge.url).get('/metrics')).text).not.toMatch(/^bridge_wechat_(calls|token_fetches)_total\{/m);
 });
@@ -39,4 +40,29 @@ it('still refuses unbound employees and duplicates like the live bridge', async 
   const guid = newGuid();
   await push(bridge.url, soapPush(guid, '10086'));
   expect((await push(bridge.url, soapPush(guid, '10086'))).reason).toMatch(/^处理成功（重复消息/);
+});
+
+it('with a template configured, shows the template and its data for an employee outside the window (§10)', async () => {
+  const templated = await startBridge({
+    databaseUrl: db.url,
+    wechat: false,
+    env: { WECHAT_TEMPLATE_ID: 'TPL_1', WECHAT_TEMPLATE_FIELDS: 'character_string1=bill_num,thing2="审批通过"' },
+  });
+  try {
+    const guid = newGuid();
+    expect((await push(templated.url, soapPush(guid, '10086'))).reason).toMatch(/^处理成功/);
+    const detail = await request(templated.url).get(`/admin/api/messages/${guid}`).set('Authorization', 'Bearer test-admin-token-0123456789');
+    expect(detail.body.attempts).toHaveLength(1);
+    expect(detail.body.attempts[0]).toMatchObject({ channel: 'template', sandbox: true, templateData: { thing2: { value: '审批通过' } } });
+    expect(detail.body.attempts[0].templateData.character_string1.value).toMatch(/\S/);
+    // An interaction within 47 hours: the text would go by the customer-service channel.
+    await withClient(db.url, (c) => c.query(`INSERT INTO wechat_users (openid, last_interaction_at) VALUES ($1, now() - interval '1 hour')`, ['oE2XCwQb6WdYSo54avF41qKoU3rY']));
+    const inWindow = newGuid();
+    await push(templated.url, soapPush(inWindow, '10086'));
+    const second = await request(templated.url).get(`/admin/api/messages/${inWindow}`).set('Authorization', 'Bearer test-admin-token-0123456789');
+    expect(second.body.attempts[0]).toMatchObject({ channel: 'custom', sandbox: true });
+    expect((await request(templated.url).get('/metrics')).text).not.toMatch(/^bridge_wechat_(calls|token_fetches)_total\{/m);
+  } finally {
+    await templated.stop();
+  }
 });

@@ -67,7 +67,7 @@ describe('npm run migrate', () => {
     expect(outputs[0]).toMatch(/^applied: InitialSchema\d+, EmployeeAudit\d+, MessageClaimant\d+/);
     expect(outputs[1]).toMatch(/^database is up to date/);
     const tables = await withClient(db.url, async (c) => (await c.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)).rows.map((r) => r.tablename));
-    expect(tables).toEqual(['employee_audit', 'employees', 'messages', 'schema_migrations', 'wechat_tokens']);
+    expect(tables).toEqual(['callback_events', 'employee_audit', 'employees', 'invitations', 'messages', 'schema_migrations', 'wechat_tokens', 'wechat_users']);
     expect((await migrate()).output).toMatch(/^database is up to date/);
   });
 });

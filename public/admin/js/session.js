@@ -14,6 +14,10 @@ export const session = createStore({
   token: sessionStorage.getItem(TOKEN_KEY),
   actor: '',
   sandbox: null,
+  // From whoami on newer bridges: whether /wechat/callback is enabled, and how pushes are delivered
+  // (custom | template | auto | sandbox). Null when the server did not say.
+  callback: null,
+  delivery: null,
   notice: '',
 });
 
@@ -22,12 +26,20 @@ export const currentToken = () => session.get().token;
 /** `who` is the whoami answer, or null when the server could not be asked. */
 export function signIn(token, who) {
   sessionStorage.setItem(TOKEN_KEY, token);
-  session.set({ status: 'in', token, actor: (who && who.actor) || '', sandbox: who ? who.sandbox === true : null, notice: '' });
+  session.set({
+    status: 'in',
+    token,
+    actor: (who && who.actor) || '',
+    sandbox: who ? who.sandbox === true : null,
+    callback: who && typeof who.callback === 'boolean' ? who.callback : null,
+    delivery: who && typeof who.delivery === 'string' ? who.delivery : null,
+    notice: '',
+  });
 }
 
 export function signOut(notice) {
   sessionStorage.removeItem(TOKEN_KEY);
-  session.set({ status: 'out', token: null, actor: '', sandbox: null, notice: notice || '' });
+  session.set({ status: 'out', token: null, actor: '', sandbox: null, callback: null, delivery: null, notice: notice || '' });
 }
 
 export function setSandbox(sandbox) {

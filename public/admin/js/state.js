@@ -35,7 +35,7 @@ export const PAGE_SIZE = 20;
 // The only place the empty filters are spelled out: reset, query-string parsing and first load
 // all start from these.
 export const FILTER_DEFAULTS = Object.freeze({
-  employees: Object.freeze({ q: '', active: '', offset: 0 }),
+  employees: Object.freeze({ q: '', active: '', binding: '', offset: 0 }),
   messages: Object.freeze({ outcome: '', employeeNo: '', guid: '', from: '', to: '', q: '', offset: 0 }),
   audit: Object.freeze({ employeeNo: '', offset: 0 }),
 });

@@ -2,6 +2,7 @@
 // values into the page as text: reasons, names and payloads are hostile input, and nothing here
 // (or anywhere in the page) uses dangerouslySetInnerHTML.
 import { html, useLayoutEffect, useRef, useState } from '../vendor/htm-preact.js';
+import { errorText, isStatus } from './api.js';
 import { createStore, PAGE_SIZE, useStore } from './state.js';
 
 const STATUS_LABELS = {
@@ -42,6 +43,29 @@ export function useDraft(initial) {
     },
   });
   return [draft, field, setDraft];
+}
+
+/**
+ * A form's submission: `busy` while it runs, `error` with `failed` and the API's reason when it
+ * fails (a 401 has already sent the user to sign in). `run(work)` answers whether it succeeded.
+ */
+export function useSubmit(failed) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  async function run(work) {
+    setBusy(true);
+    setError('');
+    try {
+      await work();
+      return true;
+    } catch (err) {
+      if (!isStatus(err, 401)) setError(`${failed}：${errorText(err)}`);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { busy, error, setError, run };
 }
 
 /** Always in the page, hidden when empty, so that a screen reader's live region is stable. */

@@ -1,20 +1,36 @@
 import { html } from '../../vendor/htm-preact.js';
 import { errorText } from '../api.js';
+import { bindingLabel } from '../binding.js';
 import { fmtTime } from '../format.js';
 import { useList } from '../load.js';
 import { useFilters } from '../state.js';
 import { Alert, Pager, badge, cell, emptyRow, useDraft } from '../ui.js';
 
-const ACTIONS = { create: ['新增', 'ok'], update: ['修改', 'info'], delete: ['删除', 'err'] };
-const LABELS = { openid: 'openid', name: '姓名', active: '状态' };
+const ACTIONS = {
+  create: ['新增', 'ok'],
+  update: ['修改', 'info'],
+  delete: ['删除', 'err'],
+  invite: ['生成绑定码', 'info'],
+  bind: ['自助绑定', 'ok'],
+  unbind: ['解绑', 'warn'],
+  unfollow: ['取消关注', 'warn'],
+  refollow: ['重新关注', 'ok'],
+};
+const LABELS = { openid: 'openid', name: '姓名', active: '状态', code: '绑定码', binding: '绑定状态' };
 
-const show = (v, key) => (key === 'active' ? (v ? '启用' : '停用') : v === '' || v === undefined || v === null ? '（空）' : String(v));
+const show = (v, key) => {
+  if (key === 'active') return v ? '启用' : '停用';
+  if (key === 'binding') return bindingLabel(v);
+  return v === '' || v === undefined || v === null ? '（空）' : String(v);
+};
 
 /** What a change did, in one line: the new record, the deleted one, or each field before → after. */
 function summarize(entry) {
   const before = entry.before || {};
   const after = entry.after || {};
   const list = (record) => Object.keys(LABELS).filter((k) => k in record).map((k) => `${LABELS[k]}：${show(record[k], k)}`).join('；');
+  // An invitation records no mapping change (the code itself is not written to the log).
+  if (!entry.before && !entry.after) return entry.action === 'invite' ? '生成绑定码，待员工扫码或发送绑定码完成绑定' : '—';
   if (!entry.before && entry.after) return list(after);
   if (entry.before && !entry.after) return list(before);
   const changes = Object.keys(LABELS)

@@ -3,8 +3,9 @@ import { errorText, get } from '../api.js';
 import { fmtDuration, fmtTime, percent } from '../format.js';
 import { hrefOf, openMessage } from '../links.js';
 import { useLoad } from '../load.js';
-import { setSandbox } from '../session.js';
-import { Alert, cell, emptyRow } from '../ui.js';
+import { session, setSandbox } from '../session.js';
+import { useStore } from '../state.js';
+import { Alert, badge, cell, emptyRow } from '../ui.js';
 
 /** Both calls are made even when one fails: the page shows what it has and names what it lacks. */
 function loadDashboard(signal) {
@@ -19,6 +20,7 @@ function loadDashboard(signal) {
 
 export function Dashboard() {
   const { data, reload } = useLoad('dashboard', loadDashboard);
+  const s = useStore(session);
   const stats = data && data.stats;
   const failures = data && data.failures;
   const problems = [];
@@ -31,7 +33,10 @@ export function Dashboard() {
       <button type="button" class="btn btn-sm" id="dash-refresh" onClick=${reload}>刷新</button>
     </div>
     <${Alert} id="dash-error" message=${problems.join('；')} />
-    <div class="cards" id="dash-cards">${stats && stats.status === 'fulfilled' ? statCards(stats.value) : null}</div>
+    <div class="cards" id="dash-cards">
+      ${stats && stats.status === 'fulfilled' ? statCards(stats.value) : null}
+      ${stats && wechatCard(s)}
+    </div>
     <div class="panel">
       <div class="panel-head">
         <h3>最近失败</h3>
@@ -112,4 +117,26 @@ function tokenCard(stats) {
       ${Number.isNaN(expires) ? null : html`<span>${expired ? '已过期，下次发送时刷新' : `${fmtDuration(expires - now)}后过期`}</span>`}
     </div>
     <div class="sub">获取于 ${fmtTime(token.fetchedAt)}</div>`, expired);
+}
+
+const DELIVERY = {
+  custom: ['客服消息', '仅在员工 48 小时内与公众号互动过时能送达'],
+  template: ['模板消息', '不受 48 小时限制'],
+  auto: ['自动', '48 小时内互动过用客服消息，否则用模板消息'],
+  sandbox: ['沙箱', '不向微信发送'],
+};
+
+/** How pushes go out and whether the callback (self-service binding) is on: from whoami, when the bridge says. */
+function wechatCard(s) {
+  if (s.delivery === null && s.callback === null) return null;
+  const [mode, note] = DELIVERY[s.delivery] || [s.delivery || '—', ''];
+  return html`<div class=${s.callback === false ? 'card warn' : 'card'} id="card-wechat">
+    <h3>公众号接入</h3>
+    <div class="big" id="dash-delivery">${mode}<small>发送方式</small></div>
+    ${note ? html`<div class="sub">${note}</div>` : null}
+    ${s.callback !== null
+      ? html`<div class="sub" id="dash-callback">服务器回调（/wechat/callback）：${s.callback ? badge('已启用', 'ok') : badge('未启用', 'warn')}
+          ${s.callback ? html`<span>员工可扫码自助绑定</span>` : html`<span>未设置 WECHAT_CALLBACK_TOKEN，扫码绑定不可用</span>`}</div>`
+      : null}
+  </div>`;
 }

@@ -1,6 +1,6 @@
 import { html, useRef, useState } from '../../vendor/htm-preact.js';
 import { api, errorField, errorText, get, isStatus } from '../api.js';
-import { Alert, Dialog, toast, useDraft } from '../ui.js';
+import { Alert, Dialog, confirmDialog, toast, useDraft } from '../ui.js';
 
 // The server's rules, checked here first so that a typo is pointed at before anything is sent.
 const OPENID_PATTERN = /^[A-Za-z0-9_-]{6,64}$/;
@@ -8,14 +8,20 @@ const OPENID_PATTERN = /^[A-Za-z0-9_-]{6,64}$/;
 function validate(v) {
   if (!v.employeeNo) return ['employeeNo', '请填写工号。'];
   if (v.employeeNo.length > 64) return ['employeeNo', '工号最多 64 个字符。'];
-  if (!OPENID_PATTERN.test(v.openid)) return ['openid', 'openid 须为 6–64 位字母、数字、下划线（_）或连字符（-）。'];
+  // Empty is allowed: an employee without a binding yet, who binds by scanning an invitation.
+  if (v.openid && !OPENID_PATTERN.test(v.openid)) return ['openid', 'openid 须为 6–64 位字母、数字、下划线（_）或连字符（-），或留空。'];
   if (v.name.length > 100) return ['name', '姓名最多 100 个字符。'];
   return null;
 }
 
-/** Adds a binding (`record` null) or edits one. `onSaved(added)` after the server has it. */
+/**
+ * Adds an employee (`record` null) or edits one. The openid is optional: empty saves the employee
+ * without a binding (null), to be bound later through an invitation. When editing, an openid left
+ * as it was is not sent, so a binding the employee made meanwhile is not overwritten.
+ * `onSaved(added)` after the server has it.
+ */
 export function EmployeeDialog({ record, onClose, onSaved }) {
-  const [draft, field] = useDraft(record ? { employeeNo: record.employeeNo, name: record.name || '', openid: record.openid } : { employeeNo: '', name: '', openid: '' });
+  const [draft, field] = useDraft(record ? { employeeNo: record.employeeNo, name: record.name || '', openid: record.openid || '' } : { employeeNo: '', name: '', openid: '' });
   const [active, setActive] = useState(record ? record.active : true);
   const [invalid, setInvalid] = useState('');
   const [error, setError] = useState('');
@@ -52,8 +58,18 @@ export function EmployeeDialog({ record, onClose, onSaved }) {
           return;
         }
       }
-      const saved = await api('PUT', path, { json: { openid: values.openid, name: values.name, active: values.active } });
-      toast(`已保存：${saved.employeeNo} ${saved.name || ''}`.trim());
+      const json = { name: values.name, active: values.active };
+      const before = record ? record.openid || '' : null;
+      if (before === null || values.openid !== before) json.openid = values.openid || null;
+      if (record && before && !values.openid) {
+        const ok = await confirmDialog(`清空 openid 将解除工号 ${record.employeeNo} 与其微信的绑定，之后的审批推送将返回“工号关联账号不存在”，直到重新绑定。确定？`, { ok: '解除绑定并保存', danger: true, title: '解除绑定' });
+        if (!ok) {
+          setBusy(false);
+          return;
+        }
+      }
+      const saved = await api('PUT', path, { json });
+      toast(saved.openid ? `已保存：${saved.employeeNo} ${saved.name || ''}`.trim() : `已保存：${saved.employeeNo} ${saved.name || ''}（未绑定，可点击“生成绑定码”让员工扫码绑定）`);
       onSaved(!record);
     } catch (err) {
       if (isStatus(err, 401)) return;
@@ -66,7 +82,7 @@ export function EmployeeDialog({ record, onClose, onSaved }) {
   const mark = (name) => (invalid === name ? 'true' : null);
   return html`<${Dialog} id="emp-dialog" labelledBy="emp-dialog-title" onClose=${onClose}>
     <form ref=${form} id="emp-form" method="dialog" novalidate onSubmit=${save}>
-      <h3 id="emp-dialog-title">${record ? `编辑绑定：${record.employeeNo}` : '新增绑定'}</h3>
+      <h3 id="emp-dialog-title">${record ? `编辑员工：${record.employeeNo}` : '新增员工'}</h3>
       <label class="field">
         <span>工号 <em class="req">*</em></span>
         <input ...${field('employeeNo')} id="emp-f-no" type="text" maxlength="64" autocomplete="off" required
@@ -77,10 +93,10 @@ export function EmployeeDialog({ record, onClose, onSaved }) {
         <input ...${field('name')} id="emp-f-name" type="text" maxlength="100" autocomplete="off" aria-invalid=${mark('name')} />
       </label>
       <label class="field">
-        <span>openid <em class="req">*</em></span>
-        <input ...${field('openid')} id="emp-f-openid" type="text" maxlength="64" autocomplete="off" spellcheck=${false} required
-          aria-invalid=${mark('openid')} autofocus=${Boolean(record)} />
-        <small class="hint">6–64 位字母、数字、下划线或连字符（公众号下该用户的 openid）</small>
+        <span>openid <small class="muted">（可留空）</small></span>
+        <input ...${field('openid')} id="emp-f-openid" type="text" maxlength="64" autocomplete="off" spellcheck=${false}
+          placeholder="留空：暂不绑定，稍后生成绑定码由员工扫码绑定" aria-invalid=${mark('openid')} autofocus=${Boolean(record)} />
+        <small class="hint">6–64 位字母、数字、下划线或连字符（公众号下该用户的 openid）。通常无需填写：保存后点击“生成绑定码”，员工扫码即可自助绑定。</small>
       </label>
       <label class="check">
         <input id="emp-f-active" name="active" type="checkbox" checked=${active} onChange=${(ev) => setActive(ev.currentTarget.checked)} />

@@ -3,7 +3,7 @@ import { api, errorText, isStatus } from '../api.js';
 import { Alert, Dialog, toast } from '../ui.js';
 
 /** The file's bytes go unchanged; the charset is named only when it is certainly UTF-8. */
-function csvContentType(bytes) {
+export function csvContentType(bytes) {
   const u8 = new Uint8Array(bytes);
   if (u8[0] === 0xef && u8[1] === 0xbb && u8[2] === 0xbf) return 'text/csv; charset=utf-8';
   try {

@@ -74,24 +74,87 @@ export function textsSection(texts) {
   ]);
 }
 
+const CHANNELS = { custom: '客服消息', template: '模板消息' };
+
+// A template key ends in its field's position in the template (thing1, character_string2, time3):
+// sorted by it, the data reads in the template's order whatever order the record keeps keys in
+// (Postgres jsonb sorts them by length).
+const position = (key) => {
+  const m = /(\d+)$/.exec(key);
+  return m ? Number(m[1]) : Number.MAX_SAFE_INTEGER;
+};
+
+/** Template data as sent (or as it would have been in sandbox mode): key → value, in the template's order. */
+export function templateDataList(data, id) {
+  const entries = data && typeof data === 'object' ? Object.entries(data) : [];
+  entries.sort(([a], [b]) => position(a) - position(b) || a.localeCompare(b));
+  if (entries.length === 0) return null;
+  return html`<dl class="tpl-data" id=${id}>
+    ${entries.map(([key, v]) => html`<div><dt class="mono">${key}</dt><dd>${v && typeof v === 'object' && 'value' in v ? String(v.value ?? '') : JSON.stringify(v)}</dd></div>`)}
+  </dl>`;
+}
+
 export function attemptsTable(attempts) {
   if (!Array.isArray(attempts) || attempts.length === 0) return html`<p class="section-note">没有调用过微信发送接口</p>`;
   return html`<div class="table-wrap"><table class="table table-cards" id="detail-attempts">
-    <thead><tr>${['时间', '分段', '耗时', 'errcode', '错误', 'HTTP', '说明'].map((t) => html`<th>${t}</th>`)}</tr></thead>
-    <tbody>${attempts.map((a) => {
+    <thead><tr>${['时间', '渠道', '分段', '耗时', 'errcode', '错误', '模板 msgid', 'HTTP', '说明'].map((t) => html`<th>${t}</th>`)}</tr></thead>
+    <tbody>${attempts.map((a, i) => {
       const notes = [];
       if (a.resend) notes.push(`手动重发${a.actor ? `（${a.actor}）` : ''}`);
       if (a.forced) notes.push('强制');
       const ok = a.errcode === 0 && !a.error;
-      return html`<tr>
+      const channel = CHANNELS[a.channel];
+      return html`<tr class=${a.sandbox ? 'attempt-sandbox' : null} data-channel=${a.channel || null}>
         ${cell('时间', fmtTime(a.at), 'nowrap')}
+        ${cell('渠道', channel ? badge(channel, a.channel === 'template' ? 'info' : '') : '—', 'nowrap attempt-channel')}
         ${cell('分段', a.part === undefined ? '' : String(a.part))}
         ${cell('耗时', a.ms === undefined ? '' : `${a.ms} ms`, 'nowrap')}
         ${cell('errcode', a.errcode === undefined ? '—' : badge(String(a.errcode), ok ? 'ok' : 'err'))}
         ${cell('错误', [a.errmsg, a.error].filter(Boolean).join('；') || (ok ? 'ok' : ''), 'reason')}
+        ${cell('模板 msgid', a.msgid ? html`<span class="mono msgid">${String(a.msgid)}</span>` : '', 'attempt-msgid')}
         ${cell('HTTP', a.httpStatus === undefined ? '' : String(a.httpStatus))}
-        ${cell('说明', notes.join('，'))}
+        ${cell('说明', html`${notes.join('，')}
+          ${a.sandbox ? html`<div class="sandbox-note">沙箱模式：将通过${channel || '微信'}发送（未实际发送）</div>` : null}
+          ${templateDataList(a.templateData, `attempt-${i}-template-data`)}`, 'attempt-notes')}
       </tr>`;
     })}</tbody>
   </table></div>`;
+}
+
+// WeChat's TEMPLATESENDJOBFINISH statuses (others are shown as they came).
+const REPORT_STATUSES = {
+  success: '已送达手机',
+  'failed:user block': '未送达：用户已拒收公众号消息',
+  'failed: system failed': '未送达：微信系统原因发送失败',
+  'failed:system failed': '未送达：微信系统原因发送失败',
+};
+
+/**
+ * 送达回执: what WeChat reported after accepting a template message. A status other than
+ * `success` means the employee's phone did not get it, although the ERP was answered AA.
+ */
+export function deliveryReportSection(m) {
+  const report = m.deliveryReport;
+  const msgids = Array.isArray(m.templateMsgids) ? m.templateMsgids : [];
+  if (!report && msgids.length === 0) return null;
+  const ok = report && report.status === 'success';
+  const ids = msgids.length ? html`<p class="small muted">模板消息 msgid：<span class="mono">${msgids.join('，')}</span></p>` : null;
+  if (!report) {
+    return html`<div id="detail-delivery-report" data-status="none">
+      <p class="section-note">尚未收到微信的送达回执（模板消息发送任务完成事件 TEMPLATESENDJOBFINISH）。</p>${ids}
+    </div>`;
+  }
+  const label = REPORT_STATUSES[report.status] || (ok ? '已送达手机' : `未送达：${report.status}`);
+  return html`<div id="detail-delivery-report" data-status=${report.status} class=${ok ? 'report-ok' : 'report-failed'}>
+    <p class=${`alert ${ok ? 'alert-ok' : 'alert-error'}`}>
+      <b>送达回执：</b>${badge(ok ? '成功' : '失败', ok ? 'ok' : 'err')} ${label}
+      ${!ok ? html`<br /><span class="small">ERP 已收到 AA 应答，但员工手机未收到这条模板消息；请联系员工确认，必要时重新发送或电话通知。</span>` : null}
+    </p>
+    ${detailList([
+      ['状态', html`<span class="mono">${report.status}</span>`],
+      ['回执时间', fmtTime(report.at)],
+      ['msgid', report.msgid ? html`<span class="mono">${String(report.msgid)}</span>` : ''],
+    ])}
+    ${ids}
+  </div>`;
 }

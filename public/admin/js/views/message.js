@@ -3,8 +3,8 @@ import { api, errorText, get, isStatus } from '../api.js';
 import { fmtTime } from '../format.js';
 import { useLoad } from '../load.js';
 import { lastResend, useStore } from '../state.js';
-import { Alert, ackBadge, cell, confirmDialog, statusBadge } from '../ui.js';
-import { ackNote, approvalSection, attemptsTable, detailList, panel, textsSection } from './message-parts.js';
+import { Alert, ackBadge, badge, cell, confirmDialog, statusBadge } from '../ui.js';
+import { ackNote, approvalSection, attemptsTable, deliveryReportSection, detailList, panel, textsSection } from './message-parts.js';
 
 /** One message in full. `id` is a GUID, or with `byId` the row id of a push refused before its GUID counted. */
 export function MessageDetail({ id, byId }) {
@@ -59,12 +59,13 @@ function Message({ m, failed, reload }) {
     action = html`<span class="muted small">正在处理中，稍后刷新</span>`;
   }
 
+  const report = deliveryReportSection(m);
   return html`
     <div class="panel"><div class="panel-body">
       <div class="detail-head">
         <div>
           <div class="guid" id="detail-guid">${m.guid}</div>
-          <div class="outcome" id="detail-outcome">${ackBadge(m.ackCode)}${statusBadge(m.status)}<span>${m.reason || ''}</span></div>
+          <div class="outcome" id="detail-outcome">${ackBadge(m.ackCode)}${statusBadge(m.status)}${reportBadge(m.deliveryReport)}<span>${m.reason || ''}</span></div>
         </div>
         <div class="resend-box">${action}</div>
       </div>
@@ -87,6 +88,7 @@ function Message({ m, failed, reload }) {
     ${panel('审批内容', approvalSection(m.approval))}
     ${panel('发送的微信文本', textsSection(m.texts))}
     ${panel('发送记录', attemptsTable(m.attempts))}
+    ${report && panel('送达回执', report)}
     ${panel('收到的报文（原样）', html`<pre class="block" id="detail-payload">${m.payload || ''}</pre>`)}
     ${panel('返回给 ERP 的应答（最近一次推送）', [
       m.ackXml ? html`<pre class="block" id="detail-ack">${m.ackXml}</pre>` : html`<p class="section-note">尚无应答</p>`,
@@ -98,6 +100,12 @@ function Message({ m, failed, reload }) {
         ${cell('编号', String(r.id), 'nowrap')}${cell('接收时间', fmtTime(r.receivedAt), 'nowrap')}${cell('状态', statusBadge(r.status))}${cell('原因', r.reason || '', 'reason')}
       </tr>`)}</tbody>
     </table></div>`)}`;
+}
+
+/** Next to the outcome: a template message WeChat reported as not delivered to the phone. */
+function reportBadge(report) {
+  if (!report || !report.status) return null;
+  return report.status === 'success' ? badge('回执：手机已收到', 'ok') : badge('回执：手机未送达', 'err');
 }
 
 function resendResult(r) {

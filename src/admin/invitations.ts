@@ -1,0 +1,251 @@
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { AdminCredential } from '../config.js';
+import { invite, DEFAULT_EXPIRES_HOURS, MAX_EXPIRES_HOURS, type InvitationView, type QrMaker } from '../binding/invite.js';
+import { qrSvg } from '../binding/qr-svg.js';
+import { slipsPage, type Slip } from '../binding/slips.js';
+import type { Database } from '../db/data-source.js';
+import { getEmployee, listEmployees } from '../db/employees.js';
+import { listInvitations, openInvitations, type InvitationStatus } from '../db/invitations.js';
+import { QrCodeError } from '../wechat/qrcode.js';
+import { requireAdmin } from './auth.js';
+import { readCsv, unprefixCell } from './csv.js';
+import { actorOf, bindingParam, decodeImport, MAX_IMPORT_BYTES, sliced } from './employees.js';
+import { badRequest, HttpError } from './errors.js';
+import { employeeNoProblem, nameProblem } from './mapping.js';
+import { printLink, verifyPrintLink } from './print-link.js';
+import { boolParam, pageOf, stringParam } from './query.js';
+
+// Invitations to bind (contract §9): one employee, many (a selection or a filter), or the HR list
+// as CSV; the list of invitations; and the printable slips, reached with the bearer token or a
+// short-lived signed link (a new browser tab cannot send the token).
+
+export interface InvitationsOptions {
+  db: Database;
+  makeQr: QrMaker;
+  adminTokens: AdminCredential[];
+}
+
+/** Employees per bulk call: QR codes are made one WeChat call each. */
+export const MAX_BULK = 500;
+/** WeChat calls in flight for a bulk invitation: quick, without tripping WeChat's rate limits. */
+const BULK_CONCURRENCY = 4;
+
+const STATUSES: InvitationStatus[] = ['open', 'used', 'expired', 'revoked'];
+
+export function invitationsApi(options: InvitationsOptions): Router {
+  const { db, adminTokens } = options;
+  const router = Router();
+
+  router.post('/employees/:employeeNo/invitations', async (req, res) => {
+    const employeeNo = String(req.params.employeeNo ?? '').trim();
+    const problem = employeeNoProblem(employeeNo);
+    if (problem) throw badRequest(problem);
+    const body = objectBody(req.body, ['name', 'expiresInHours']);
+    const name = body.name === undefined || body.name === null ? null : nameOf(body.name);
+    const created = await inviting(() => invite(db, options.makeQr, employeeNo, { name, expiresInHours: hoursOf(body.expiresInHours), actor: actorOf(res.locals), withSvg: true }));
+    res.status(201).json({ ...created, printUrl: printLink(adminTokens, [employeeNo]) });
+  });
+
+  router.post('/invitations', async (req, res) => {
+    const body = objectBody(req.body, ['employeeNos', 'filter', 'expiresInHours']);
+    const expiresInHours = hoursOf(body.expiresInHours);
+    const employeeNos = body.employeeNos !== undefined ? (body.filter === undefined ? listOf(body.employeeNos) : bothGiven()) : await matching(db, body.filter);
+    const result = await inviteMany(options, employeeNos.map((employeeNo) => ({ employeeNo, name: null })), expiresInHours, actorOf(res.locals));
+    res.status(201).json({ items: result.items, errors: result.errors, printUrl: printLink(adminTokens, result.items.map((i) => i.employeeNo)) });
+  });
+
+  router.post('/invitations/import', express.raw({ type: () => true, limit: MAX_IMPORT_BYTES }), async (req, res) => {
+    const expiresInHours = hoursOf(queryHours(req));
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const { people, errors } = await readHrList(decodeImport(body, req.get('content-type')));
+    const before = new Set((await Promise.all(people.map((p) => getEmployee(db, p.employeeNo)))).flatMap((e) => (e ? [e.employeeNo] : [])));
+    const result = await inviteMany(options, people, expiresInHours, actorOf(res.locals));
+    res.status(201).json({
+      created: result.items.filter((i) => !before.has(i.employeeNo)).length,
+      items: result.items,
+      errors: [...errors, ...result.errors.map((e) => ({ line: people.find((p) => p.employeeNo === e.employeeNo)?.line ?? 0, message: e.error }))].sort((a, b) => a.line - b.line),
+      printUrl: printLink(adminTokens, result.items.map((i) => i.employeeNo)),
+    });
+  });
+
+  router.get('/invitations', async (req, res) => {
+    const query = req.query as Record<string, unknown>;
+    const status = stringParam(query, 'status');
+    if (status !== null && !STATUSES.includes(status as InvitationStatus)) throw badRequest(`status: expected one of ${STATUSES.join(', ')}`);
+    res.json(await listInvitations(db, { employeeNo: stringParam(query, 'employeeNo'), status: status as InvitationStatus | null, ...pageOf(query) }));
+  });
+
+  router.post('/invitations/print-link', (req, res) => {
+    const body = objectBody(req.body, ['employeeNos']);
+    res.json({ url: printLink(adminTokens, listOf(body.employeeNos)) });
+  });
+
+  return router;
+}
+
+/** GET /admin/invitations/print: the slips of the employees' open invitations, as a page to print. */
+export function printPage(options: InvitationsOptions): Router {
+  const router = Router();
+  const bearer = requireAdmin(options.adminTokens);
+  const signedOrBearer = (req: Request, res: Response, next: NextFunction): void => {
+    const signed = verifyPrintLink(options.adminTokens, req.query as Record<string, unknown>);
+    if (signed !== null) {
+      res.locals.employeeNos = signed;
+      next();
+      return;
+    }
+    // A script may send the token; a person with an old link gets a page that says what to do.
+    if (req.get('authorization') !== undefined) return bearer(req, res, next);
+    res.status(403).type('text/plain; charset=utf-8').send('打印链接无效或已过期（5分钟内有效），请回到管理页面重新打开打印。');
+  };
+  router.get('/invitations/print', signedOrBearer, async (req, res) => {
+    const employeeNos = (res.locals.employeeNos as string[] | undefined) ?? employeesOf(req.query as Record<string, unknown>);
+    const invitations = await openInvitations(options.db, employeeNos);
+    const byNo = new Map(invitations.map((i) => [i.employeeNo, i]));
+    const slips: Slip[] = [];
+    for (const employeeNo of employeeNos) {
+      const invitation = byNo.get(employeeNo);
+      if (!invitation) continue;
+      const employee = await getEmployee(options.db, employeeNo);
+      slips.push({ employeeNo, name: employee?.name ?? '', code: invitation.code, expiresAt: invitation.expiresAt, svg: invitation.qrUrl === null ? null : await qrSvg(invitation.qrUrl) });
+    }
+    res.type('text/html; charset=utf-8').send(slipsPage(slips, employeeNos.filter((no) => !byNo.has(no))));
+  });
+  return router;
+}
+
+interface Person {
+  employeeNo: string;
+  name: string | null;
+  line?: number;
+}
+
+async function inviteMany(options: InvitationsOptions, people: Person[], expiresInHours: number, actor: string) {
+  const items: InvitationView[] = [];
+  const errors: Array<{ employeeNo: string; error: string }> = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < people.length) {
+      const person = people[next++]!;
+      try {
+        items.push(await inviting(() => invite(options.db, options.makeQr, person.employeeNo, { name: person.name, expiresInHours, actor, withSvg: false })));
+      } catch (err) {
+        if (!(err instanceof HttpError)) throw err;
+        errors.push({ employeeNo: person.employeeNo, error: err.message });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(BULK_CONCURRENCY, people.length) }, worker));
+  const order = new Map(people.map((p, i) => [p.employeeNo, i]));
+  items.sort((a, b) => order.get(a.employeeNo)! - order.get(b.employeeNo)!);
+  return { items, errors };
+}
+
+/** WeChat could not make the QR code: nothing was written; say why (40164: IP not whitelisted, …). */
+async function inviting<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof QrCodeError) throw new HttpError(502, `qr: ${err.message}`);
+    throw err;
+  }
+}
+
+async function matching(db: Database, filter: unknown): Promise<string[]> {
+  if (filter === undefined) throw badRequest('employeeNos: give employeeNos (a list) or filter ({"q", "binding", "active"})');
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) throw badRequest('filter: expected an object {"q", "binding", "active"}');
+  const fields = Object.fromEntries(Object.entries(filter).map(([k, v]) => [k, typeof v === 'boolean' ? String(v) : v]));
+  const unknown = Object.keys(fields).find((k) => !['q', 'binding', 'active'].includes(k));
+  if (unknown !== undefined) throw badRequest(`filter.${unknown}: unknown field (allowed: q, binding, active)`);
+  const listed = await listEmployees(db, { q: stringParam(fields, 'q'), active: boolParam(fields, 'active'), binding: bindingParam(fields), limit: MAX_BULK, offset: 0 });
+  if (listed.total > MAX_BULK) throw badRequest(`filter: matches ${listed.total} employees; at most ${MAX_BULK} per call — narrow the filter`);
+  return listed.items.map((e) => e.employeeNo);
+}
+
+function bothGiven(): never {
+  throw badRequest('filter: give employeeNos or filter, not both');
+}
+
+function listOf(value: unknown): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw badRequest('employeeNos: expected a list of employee numbers');
+  const list = [...new Set((value as string[]).map((v) => v.trim()))];
+  if (list.length === 0) throw badRequest('employeeNos: the list is empty');
+  if (list.length > MAX_BULK) throw badRequest(`employeeNos: at most ${MAX_BULK} per call, got ${list.length}`);
+  for (const no of list) {
+    const problem = employeeNoProblem(no);
+    if (problem) throw badRequest(`employeeNos: "${no.slice(0, 40)}": ${problem}`);
+  }
+  return list;
+}
+
+function employeesOf(query: Record<string, unknown>): string[] {
+  const e = query.e;
+  return typeof e === 'string' ? [e] : Array.isArray(e) ? e.filter((v): v is string => typeof v === 'string') : [];
+}
+
+function objectBody(body: unknown, allowed: string[]): Record<string, unknown> {
+  const value: unknown = body ?? {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest(`body: expected a JSON object (${allowed.join(', ')})`);
+  const unknown = Object.keys(value).find((k) => !allowed.includes(k));
+  if (unknown !== undefined) throw badRequest(`${unknown}: unknown field (allowed: ${allowed.join(', ')})`);
+  return value as Record<string, unknown>;
+}
+
+function hoursOf(value: unknown): number {
+  if (value === undefined || value === null) return DEFAULT_EXPIRES_HOURS;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_EXPIRES_HOURS) {
+    throw badRequest(`expiresInHours: a whole number from 1 to ${MAX_EXPIRES_HOURS} (WeChat keeps a QR code at most 30 days)`);
+  }
+  return value;
+}
+
+function queryHours(req: Request): number | undefined {
+  const raw = (req.query as Record<string, unknown>).expiresInHours;
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !/^\d{1,4}$/.test(raw)) throw badRequest(`expiresInHours: a whole number from 1 to ${MAX_EXPIRES_HOURS}`);
+  return Number(raw);
+}
+
+function nameOf(value: unknown): string {
+  const problem = nameProblem(typeof value === 'string' ? value.trim() : value);
+  if (problem) throw badRequest(problem);
+  return (value as string).trim();
+}
+
+const EMPLOYEE_NO_HEADERS = ['employee_no', '工号', '员工号', '职工号'];
+const NAME_HEADERS = ['name', '姓名'];
+/** Lines per HR list: invitations are made one WeChat call each. */
+const MAX_HR_LINES = 2000;
+
+/** The HR list: a header naming the employee-number and name columns (English or Chinese), any others ignored. */
+async function readHrList(text: string): Promise<{ people: Person[]; errors: Array<{ line: number; message: string }> }> {
+  const records = await sliced(readCsv(text));
+  const header = records[0];
+  if (!header || header.problem !== undefined) return { people: [], errors: [{ line: 1, message: header?.problem ?? 'header: the file is empty; expected employee_no,name (or 工号,姓名)' }] };
+  const columns = header.fields.map((f) => unprefixCell(f).trim().toLowerCase());
+  const noAt = columns.findIndex((c) => EMPLOYEE_NO_HEADERS.includes(c));
+  const nameAt = columns.findIndex((c) => NAME_HEADERS.includes(c));
+  if (noAt < 0) return { people: [], errors: [{ line: 1, message: 'header: no employee number column (employee_no or 工号)' }] };
+  if (records.length - 1 > MAX_HR_LINES) return { people: [], errors: [{ line: 1, message: `file: at most ${MAX_HR_LINES} employees per list, got ${records.length - 1}; split the file` }] };
+  const people: Person[] = [];
+  const errors: Array<{ line: number; message: string }> = [];
+  const seen = new Map<string, number>();
+  for (const record of records.slice(1)) {
+    if (record.problem !== undefined) {
+      errors.push({ line: record.line, message: record.problem });
+      continue;
+    }
+    const employeeNo = unprefixCell(record.fields[noAt] ?? '').trim();
+    const name = nameAt < 0 ? null : unprefixCell(record.fields[nameAt] ?? '').trim();
+    if (employeeNo === '' && (name ?? '') === '') continue;
+    const problem = employeeNoProblem(employeeNo) ?? (name === null ? null : nameProblem(name));
+    const earlier = seen.get(employeeNo);
+    if (problem) errors.push({ line: record.line, message: problem });
+    else if (earlier !== undefined) errors.push({ line: record.line, message: `employee_no: ${employeeNo} is already on line ${earlier}; invited once` });
+    else {
+      seen.set(employeeNo, record.line);
+      people.push({ employeeNo, name: name === '' ? null : name, line: record.line });
+    }
+  }
+  return { people, errors };
+}

@@ -37,7 +37,9 @@ COPY public ./public
 COPY fixtures ./fixtures
 USER node
 VOLUME ["/data"]
-EXPOSE 8080
+# 8080: pushes and the admin page (hospital network); 8443 when CALLBACK_PORT=8443: only the WeChat
+# callback, the one port to publish to the internet.
+EXPOSE 8080 8443
 # Asks /healthz on HOST:PORT (127.0.0.1 when HOST is 0.0.0.0), the address the bridge listens on.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 CMD ["node", "dist/src/cli/healthcheck.js"]
 STOPSIGNAL SIGTERM

@@ -53,6 +53,13 @@ export function createApp(options: AppOptions): express.Express {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
+  // The address people type: the admin page.
+  app.get('/', (_req, res) => {
+    res.redirect(302, '/admin/');
+  });
+
+  // Everything under /admin is no-store (the API's answers, the signed print pages) unless it is
+  // one of the page's static files: adminPage() makes those revalidated by ETag (router.ts).
   app.use('/admin', (_req, res, next) => {
     res.set({ 'Content-Security-Policy': ADMIN_PAGE_CSP, 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
     next();

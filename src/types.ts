@@ -151,6 +151,8 @@ export interface Finish {
   reason: string;
   /** Null keeps the ack already returned to the ERP (an administrator's resend answers no one). */
   ackXml: string | null;
+  /** The code of that ack (null with it): what the ERP was told, which later resends do not change. */
+  erpAckCode: AckCode | null;
   texts: string[];
   attempts: DeliveryAttempt[];
   errcode: number | null;
@@ -315,6 +317,8 @@ export interface MessageRow {
   templateMsgids: string[];
   /** TEMPLATESENDJOBFINISH as WeChat reported it: the ack already sent does not change. */
   deliveryReport: { status: string; msgid: string; at: string } | null;
+  /** The ack code the ERP was told; ackCode is the current outcome after any resends. */
+  erpAckCode: AckCode | null;
 }
 
 export interface WechatTokenRow {

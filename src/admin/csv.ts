@@ -1,5 +1,5 @@
-// The employee CSV (contract §7): `employee_no,openid,name[,active]`, header required. Pure parsing
-// and writing; what a line means is decided by the importer.
+// The employee CSV (contract §7, §11): comma-separated, or tab-separated as Excel saves "Unicode
+// 文本". Pure parsing and writing; what a line means is decided by the importer.
 
 export interface CsvRecord {
   /** Physical line the record starts on, the header being line 1. */
@@ -15,19 +15,21 @@ const FORMULA_START = /^[=+\-@\t\r]/;
 const NEEDS_PREFIX = /^[=+\-@\t\r']/;
 const PREFIXED = /^'[=+\-@\t\r']/;
 
-const UNTERMINATED_QUOTE = 'quote: unterminated quote — a field opened with " on this line is never closed; the line is skipped';
+const UNTERMINATED_QUOTE = '引号：此行有一个双引号（"）开始的字段没有闭合，此行未导入';
+
+export type Delimiter = ',' | '\t';
 
 /** RFC 4180: quoted fields may hold commas, quotes ("") and line breaks; CRLF or LF; blank lines skipped. */
-export function parseCsv(text: string): CsvRecord[] {
-  return runToEnd(readCsv(text));
+export function parseCsv(text: string, delimiter: Delimiter = ','): CsvRecord[] {
+  return runToEnd(readCsv(text, undefined, delimiter));
 }
 
 /**
  * The same parse in slices of about `sliceChars` characters, yielding between them so a caller can
  * let other work run. Linear in the text: see CsvReader for how unterminated quotes are bounded.
  */
-export function* readCsv(text: string, sliceChars = 64 * 1024): Generator<void, CsvRecord[]> {
-  const reader = new CsvReader(text);
+export function* readCsv(text: string, sliceChars = 64 * 1024, delimiter: Delimiter = ','): Generator<void, CsvRecord[]> {
+  const reader = new CsvReader(text, delimiter.charCodeAt(0));
   while (!reader.step(sliceChars)) yield;
   return reader.records;
 }
@@ -39,7 +41,6 @@ export function runToEnd<T>(steps: Generator<void, T>): T {
   }
 }
 
-const COMMA = 0x2c;
 const QUOTE = 0x22;
 const LF = 0x0a;
 const CR = 0x0d;
@@ -69,7 +70,11 @@ class CsvReader {
   /** Where the line after the open quote's line starts, once the quoted field has crossed a line break. */
   private resumeAt = -1;
 
-  constructor(private readonly text: string) {}
+  /** `delimiter`: the separator's character code, a comma or a tab. */
+  constructor(
+    private readonly text: string,
+    private readonly delimiter: number,
+  ) {}
 
   /** Reads about `budget` more characters; true once the whole text is read. */
   step(budget: number): boolean {
@@ -85,12 +90,17 @@ class CsvReader {
   private readUnquoted(end: number): void {
     const { text } = this;
     let i = this.pos;
-    while (i < end && !isSpecial(text.charCodeAt(i))) i++;
+    const delimiter = this.delimiter;
+    while (i < end) {
+      const c = text.charCodeAt(i);
+      if (c === delimiter || isQuotedSpecial(c)) break;
+      i++;
+    }
     if (i > this.pos) this.append(text.slice(this.pos, i));
     this.pos = i;
     if (i >= end) return;
     const c = text.charCodeAt(i);
-    if (c === COMMA) {
+    if (c === delimiter) {
       this.fields.push(this.field);
       this.resetField();
       this.fieldStarted = true;
@@ -186,10 +196,6 @@ class CsvReader {
     this.fieldBlank = true;
     this.fieldStarted = false;
   }
-}
-
-function isSpecial(c: number): boolean {
-  return c === COMMA || isQuotedSpecial(c);
 }
 
 function isQuotedSpecial(c: number): boolean {

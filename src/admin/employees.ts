@@ -2,14 +2,13 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import express, { Router, type Request } from 'express';
 import type { Database } from '../db/data-source.js';
 import { listAudit } from '../db/employee-audit.js';
-import { charsetOfContentType, decodeBytes } from '../push/charset.js';
-import { exportCsv, planImportSteps } from './employee-import.js';
-import { allEmployees, deleteEmployee, getEmployee, listEmployees, previewEmployees, putEmployees, putEmployee } from '../db/employees.js';
+import { exportCsv, planRecords, templateCsv } from './employee-import.js';
+import { allEmployees, deleteEmployee, type EmployeeSort, getEmployee, listEmployees, previewEmployees, putEmployees, putEmployee } from '../db/employees.js';
 import type { BindingStatus, WriteResult } from '../types.js';
-import { FormatError } from '../errors.js';
 import { badRequest, notFound } from './errors.js';
 import { employeeNoLookupProblem, employeeNoProblem, mappingFrom, nameProblem, openidProblem } from './mapping.js';
 import { boolParam, dateParam, pageOf, stringParam } from './query.js';
+import { parseColumnMap, readUpload } from './spreadsheet.js';
 
 // Employee ↔ openid mappings (contract §6 and §7): list and search, single-employee calls, CSV
 // import and export, and the audit trail of every change.
@@ -21,23 +20,38 @@ export function employeesRouter(db: Database): Router {
 
   router.get('/', async (req, res) => {
     const query = req.query as Record<string, unknown>;
-    res.json(await listEmployees(db, { q: stringParam(query, 'q'), active: boolParam(query, 'active'), binding: bindingParam(query), ...pageOf(query) }));
+    res.json(await listEmployees(db, { ...filterOf(query), sort: sortParam(query), ...pageOf(query) }));
   });
 
-  router.get('/export', async (_req, res) => {
+  router.get('/export', async (req, res) => {
+    // The list's filter, if any: export what the administrator is looking at.
+    const employees = await allEmployees(db, filterOf(req.query as Record<string, unknown>));
     // The BOM makes Excel open the UTF-8 file correctly; the importer accepts it.
     res
       .type('text/csv; charset=utf-8')
+      .set('X-Total-Count', String(employees.length))
       .attachment(`employees-${new Date().toISOString().slice(0, 10)}.csv`)
-      .send(`\uFEFF${exportCsv(await allEmployees(db))}`);
+      .send(`\uFEFF${exportCsv(employees)}`);
   });
 
+  // Contract §7 and §11: CSV (UTF-8, GBK), tab-separated UTF-16 text or .xlsx; `map` names the
+  // columns the page could not recognise. The report adds `columns`, `headers` and, when the
+  // header cannot be used, `missing` (the fields to pick a column for).
   router.post('/import', express.raw({ type: () => true, limit: MAX_IMPORT_BYTES }), async (req, res) => {
-    const dryRun = boolParam(req.query as Record<string, unknown>, 'dryRun') ?? false;
+    const query = req.query as Record<string, unknown>;
+    const dryRun = boolParam(query, 'dryRun') ?? false;
+    const map = parseColumnMap(query.map);
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const plan = await sliced(planImportSteps(decodeImport(body, req.get('content-type'))));
+    const { records } = await readUpload(body, req.get('content-type'));
+    const plan = await sliced(planRecords(records, map));
     const results: WriteResult[] = dryRun ? await previewEmployees(db, plan.inputs) : await putEmployees(db, plan.inputs, actorOf(res.locals));
-    res.json({ ...countResults(results), errors: plan.errors, errorCount: plan.errorCount, dryRun });
+    const { errors, errorCount, columns, headers, missing } = plan;
+    res.json({ ...countResults(results), errors, errorCount, dryRun, columns, headers, ...(missing ? { missing } : {}) });
+  });
+
+  router.get('/import-template', (_req, res) => {
+    // UTF-8 with a BOM, so that Excel opens the Chinese header correctly.
+    res.type('text/csv; charset=utf-8').attachment('员工绑定导入模板.csv').send(`\uFEFF${templateCsv()}`);
   });
 
   router.put(['/', ''], () => {
@@ -95,17 +109,6 @@ export async function sliced<T>(steps: Generator<void, T>): Promise<T> {
   }
 }
 
-/** An uploaded CSV as text: UTF-8 (with or without BOM) or the charset its Content-Type names. */
-export function decodeImport(body: Buffer, contentType: string | undefined): string {
-  const charset = charsetOfContentType(contentType);
-  try {
-    return decodeBytes(body, charset);
-  } catch (err) {
-    if (!(err instanceof FormatError)) throw err;
-    throw badRequest(`charset: the file cannot be read as ${charset === null ? 'the charset it declares' : `"${charset}"`}; send UTF-8 (with or without BOM) or GBK`);
-  }
-}
-
 function countResults(results: WriteResult[]): Record<WriteResult, number> {
   const counts = { created: 0, updated: 0, unchanged: 0 };
   for (const result of results) counts[result]++;
@@ -120,6 +123,21 @@ function employeeNoOf(req: Request, check: (employeeNo: string) => string | null
 }
 
 const BINDINGS: readonly BindingStatus[] = ['unbound', 'invited', 'bound', 'unfollowed'];
+const SORTS: ReadonlyArray<EmployeeSort['by']> = ['employeeNo', 'name', 'updatedAt'];
+
+function filterOf(query: Record<string, unknown>): { q: string | null; active: boolean | null; binding: BindingStatus | null } {
+  return { q: stringParam(query, 'q'), active: boolParam(query, 'active'), binding: bindingParam(query) };
+}
+
+/** `sort=employeeNo|name|updatedAt&order=asc|desc` (§11); default: most recently updated first. */
+function sortParam(query: Record<string, unknown>): EmployeeSort {
+  const by = stringParam(query, 'sort') ?? 'updatedAt';
+  const order = stringParam(query, 'order') ?? (by === 'updatedAt' ? 'desc' : 'asc');
+  const known = SORTS.find((s) => s === by);
+  if (!known) throw badRequest(`sort: expected one of ${SORTS.join(', ')}`);
+  if (order !== 'asc' && order !== 'desc') throw badRequest('order: expected asc or desc');
+  return { by: known, order };
+}
 
 export function bindingParam(query: Record<string, unknown>): BindingStatus | null {
   const value = stringParam(query, 'binding');

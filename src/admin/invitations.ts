@@ -8,11 +8,12 @@ import { getEmployee, listEmployees } from '../db/employees.js';
 import { listInvitations, openInvitations, type InvitationStatus } from '../db/invitations.js';
 import { QrCodeError } from '../wechat/qrcode.js';
 import { requireAdmin } from './auth.js';
-import { readCsv, unprefixCell } from './csv.js';
-import { actorOf, bindingParam, decodeImport, MAX_IMPORT_BYTES, sliced } from './employees.js';
+import { unprefixCell } from './csv.js';
+import { actorOf, bindingParam, MAX_IMPORT_BYTES } from './employees.js';
 import { badRequest, HttpError } from './errors.js';
 import { employeeNoProblem, nameProblem } from './mapping.js';
 import { printLink, verifyPrintLink } from './print-link.js';
+import { fieldOfHeader, readUpload } from './spreadsheet.js';
 import { boolParam, pageOf, stringParam } from './query.js';
 
 // Invitations to bind (contract §9): one employee, many (a selection or a filter), or the HR list
@@ -57,7 +58,7 @@ export function invitationsApi(options: InvitationsOptions): Router {
   router.post('/invitations/import', express.raw({ type: () => true, limit: MAX_IMPORT_BYTES }), async (req, res) => {
     const expiresInHours = hoursOf(queryHours(req));
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const { people, errors } = await readHrList(decodeImport(body, req.get('content-type')));
+    const { people, errors } = await readHrList(body, req.get('content-type'));
     const before = new Set((await Promise.all(people.map((p) => getEmployee(db, p.employeeNo)))).flatMap((e) => (e ? [e.employeeNo] : [])));
     const result = await inviteMany(options, people, expiresInHours, actorOf(res.locals));
     res.status(201).json({
@@ -212,20 +213,23 @@ function nameOf(value: unknown): string {
   return (value as string).trim();
 }
 
-const EMPLOYEE_NO_HEADERS = ['employee_no', '工号', '员工号', '职工号'];
-const NAME_HEADERS = ['name', '姓名'];
 /** Lines per HR list: invitations are made one WeChat call each. */
 const MAX_HR_LINES = 2000;
 
-/** The HR list: a header naming the employee-number and name columns (English or Chinese), any others ignored. */
-async function readHrList(text: string): Promise<{ people: Person[]; errors: Array<{ line: number; message: string }> }> {
-  const records = await sliced(readCsv(text));
+/**
+ * The HR list: a header naming the employee-number and name columns (English or Chinese, the
+ * employee import's aliases), any others ignored; read from the same files as that import (CSV in
+ * UTF-8 or GBK, UTF-16 text with tabs, .xlsx).
+ */
+async function readHrList(body: Buffer, contentType: string | undefined): Promise<{ people: Person[]; errors: Array<{ line: number; message: string }> }> {
+  const all = (await readUpload(body, contentType)).records;
+  const start = all.findIndex((r) => r.problem !== undefined || r.fields.some((f) => f.trim() !== ''));
+  const records = start < 0 ? [] : all.slice(start);
   const header = records[0];
-  if (!header || header.problem !== undefined) return { people: [], errors: [{ line: 1, message: header?.problem ?? 'header: the file is empty; expected employee_no,name (or 工号,姓名)' }] };
-  const columns = header.fields.map((f) => unprefixCell(f).trim().toLowerCase());
-  const noAt = columns.findIndex((c) => EMPLOYEE_NO_HEADERS.includes(c));
-  const nameAt = columns.findIndex((c) => NAME_HEADERS.includes(c));
-  if (noAt < 0) return { people: [], errors: [{ line: 1, message: 'header: no employee number column (employee_no or 工号)' }] };
+  if (!header || header.problem !== undefined) return { people: [], errors: [{ line: header?.line ?? 1, message: header?.problem ?? 'header: the file is empty; expected employee_no,name (or 工号,姓名)' }] };
+  const noAt = header.fields.findIndex((c) => fieldOfHeader(c) === 'employee_no');
+  const nameAt = header.fields.findIndex((c) => fieldOfHeader(c) === 'name');
+  if (noAt < 0) return { people: [], errors: [{ line: header.line, message: 'header: no employee number column (employee_no or 工号)' }] };
   if (records.length - 1 > MAX_HR_LINES) return { people: [], errors: [{ line: 1, message: `file: at most ${MAX_HR_LINES} employees per list, got ${records.length - 1}; split the file` }] };
   const people: Person[] = [];
   const errors: Array<{ line: number; message: string }> = [];

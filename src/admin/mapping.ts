@@ -64,12 +64,43 @@ function codePoint(char: string): string {
   return `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
-/** CSV spellings of `active`: empty means active, as in the PUT call. */
+/** Spellings of `active` in an import (contract §11): empty means active, as in the PUT call. */
+export const ACTIVE_SPELLINGS = '是/否、启用/停用、在职/离职、true/false、1/0，留空为启用';
+
+const ACTIVE_TRUE = new Set(['', 'true', '1', 'yes', 'y', '是', '启用', '在职', '有效', '√']);
+const ACTIVE_FALSE = new Set(['false', '0', 'no', 'n', '否', '停用', '离职', '无效', '×']);
+
 export function parseActive(raw: string): boolean | null {
   const value = raw.trim().toLowerCase();
-  if (['', 'true', '1', 'yes', 'y', '是', '启用', '有效'].includes(value)) return true;
-  if (['false', '0', 'no', 'n', '否', '停用', '无效'].includes(value)) return false;
+  if (ACTIVE_TRUE.has(value)) return true;
+  if (ACTIVE_FALSE.has(value)) return false;
   return null;
+}
+
+// The same checks said in Chinese for the import report, which names the column itself: each
+// answers what is wrong with the value (`不是有效的openid…`), or null exactly when the English
+// check above does.
+
+export function employeeNoFault(employeeNo: string): string | null {
+  if (employeeNoProblem(employeeNo) === null) return null;
+  if (employeeNo === '') return '为空';
+  if (employeeNo.length > MAX_EMPLOYEE_NO) return `超过 ${MAX_EMPLOYEE_NO} 个字符`;
+  return hiddenCharacterFault(employeeNo) ?? '不能含有控制字符或斜杠（/、\\）';
+}
+
+export function openidFault(openid: string | undefined): string | null {
+  return openidProblem(openid) === null ? null : '不是有效的openid（6–64位字母、数字、_、-）';
+}
+
+export function nameFault(name: string): string | null {
+  if (nameProblem(name) === null) return null;
+  if (name.length > MAX_NAME) return `超过 ${MAX_NAME} 个字符`;
+  return hiddenCharacterFault(name) ?? '无效';
+}
+
+function hiddenCharacterFault(value: string): string | null {
+  const found = firstInvisibleOrControl(value);
+  return found ? `含有控制字符或不可见字符（${codePoint(found.char)}，第 ${position(value, found.index)} 个字符）` : null;
 }
 
 /** `openid` undefined keeps the stored one (or none for a new employee); null removes it. */

@@ -1,4 +1,6 @@
-import type { MessageRow } from '../types.js';
+import type { EmployeeRecord, MessageRow } from '../types.js';
+import { hintFor } from '../wechat/errcodes.js';
+import { maskOpenid } from '../log.js';
 
 // Messages as the admin API shows them (contract §7): a summary per list item, the message in full.
 
@@ -13,9 +15,14 @@ export interface MessageSummary {
   envelope: string;
   action: string | null;
   pushCount: number;
+  /** What WeChat's errcode (or the outcome) means and what to do next; null when nothing to add. */
+  hint: string | null;
+  billNum: string | null;
+  /** The applicant's name as the employee list has it. */
+  applicantName: string | null;
 }
 
-export function toSummary(row: MessageRow): MessageSummary {
+export function toSummary(row: MessageRow & { applicantName?: string | null }): MessageSummary {
   return {
     id: String(row.id),
     guid: row.guid,
@@ -27,11 +34,14 @@ export function toSummary(row: MessageRow): MessageSummary {
     envelope: row.envelope,
     action: row.action,
     pushCount: row.pushCount,
+    hint: hintFor(row.wechatErrcode ?? null, row.status, row.reason),
+    billNum: row.approval?.billNum ?? null,
+    applicantName: row.applicantName ?? null,
   };
 }
 
 /** The message that owns its GUID (or a refused one), with the other pushes of the same GUID. */
-export function toDetail(main: MessageRow, others: MessageRow[]): Record<string, unknown> {
+export function toDetail(main: MessageRow, others: MessageRow[], employee: EmployeeRecord | null): Record<string, unknown> {
   return {
     id: String(main.id),
     guid: main.guid,
@@ -60,9 +70,15 @@ export function toDetail(main: MessageRow, others: MessageRow[]): Record<string,
     deliveryReport: main.deliveryReport ?? null,
     ackCode: main.ackCode,
     reason: main.reason,
+    /** What the ERP was told when it pushed (ackCode is the outcome now, after any resends). */
+    erpAckCode: main.erpAckCode ?? null,
     ackXml: main.ackXml,
     wechatErrcode: main.wechatErrcode,
     wechatErrmsg: main.wechatErrmsg,
+    hint: hintFor(main.wechatErrcode, main.status, main.reason),
+    /** The applicant as the employee list has them, to fix the binding from here; null when unknown. */
+    // Masked like the message's own openid: the message log never shows a full one.
+    employee: employee === null ? null : { ...employee, openid: employee.openid === null ? null : maskOpenid(employee.openid) },
     pushCount: main.pushCount,
     lastPushAt: iso(main.lastPushAt),
     related: others.map((r) => ({ id: String(r.id), status: r.status, receivedAt: iso(r.receivedAt), reason: r.reason })),

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
@@ -50,6 +51,30 @@ export function adminApi(options: AdminOptions): Router {
 
 const HTM_PREACT = fileURLToPath(import.meta.resolve('htm/preact/standalone'));
 
+/**
+ * The page's files may be kept by the browser but are checked on every use: `no-cache` with a
+ * strong ETag from the file's content, so an unchanged file costs a 304 and an upgraded bridge is
+ * never run with yesterday's scripts (the file names carry no hash: there is no build step).
+ */
+const STATIC_CACHE_CONTROL = 'no-cache';
+
+const contentTags = new Map<string, { mtimeMs: number; size: number; etag: string }>();
+
+/** `"sha256…"` of the file's bytes, remembered until the file changes (mtime or size). */
+function contentEtag(file: string, stat: { mtimeMs: number; size: number }): string {
+  const known = contentTags.get(file);
+  if (known && known.mtimeMs === stat.mtimeMs && known.size === stat.size) return known.etag;
+  const etag = `"${createHash('sha256').update(readFileSync(file)).digest('base64url').slice(0, 27)}"`;
+  contentTags.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, etag });
+  return etag;
+}
+
+/** Cache headers of a static file; `send` then answers If-None-Match with 304 from this ETag. */
+function staticHeaders(res: Response, file: string, stat: { mtimeMs: number; size: number }): void {
+  res.setHeader('Cache-Control', STATIC_CACHE_CONTROL);
+  res.setHeader('ETag', contentEtag(file, stat));
+}
+
 /** The static page, from public/admin (found from here whether running from src/ or dist/src/). */
 export function adminPage(options: Pick<AdminOptions, 'db' | 'makeQr' | 'adminTokens'>): Router {
   const page = Router();
@@ -58,9 +83,10 @@ export function adminPage(options: Pick<AdminOptions, 'db' | 'makeQr' | 'adminTo
   // preact + hooks + htm as one ES module with no bare imports: the page needs no build step, no
   // import map (an inline script the CSP forbids) and no internet.
   page.get('/vendor/htm-preact.js', (_req, res) => {
+    staticHeaders(res, HTM_PREACT, statSync(HTM_PREACT));
     res.type('text/javascript; charset=utf-8').sendFile(HTM_PREACT);
   });
-  if (dir) page.use(express.static(dir, { index: 'index.html', maxAge: 0 }));
+  if (dir) page.use(express.static(dir, { index: 'index.html', etag: false, lastModified: false, cacheControl: false, setHeaders: staticHeaders }));
   return page;
 }
 

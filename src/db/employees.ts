@@ -31,6 +31,18 @@ export function openidOfEmployeeSql(employeeNoParam: string): string {
   return `(SELECT e.openid FROM employees e WHERE e.employee_no = ${employeeNoParam} AND e.active)`;
 }
 
+/** For a statement on messages: the employee numbers whose name matches a LIKE pattern. */
+export function employeeNosNamedSql(patternParam: string): string {
+  return `(SELECT e.employee_no FROM employees e WHERE e.name ILIKE ${patternParam})`;
+}
+
+/** Names of the given employees, for lists of messages. */
+export async function namesOf(db: Database, employeeNos: string[]): Promise<Map<string, string>> {
+  if (employeeNos.length === 0) return new Map();
+  const rows = await db.query<{ employee_no: string; name: string }>('SELECT employee_no, name FROM employees WHERE employee_no = ANY($1::text[])', [employeeNos]);
+  return new Map(rows.map((r) => [r.employee_no, r.name]));
+}
+
 /** unbound / invited / bound / unfollowed, for the row aliased `e`. */
 const BINDING = `CASE WHEN e.openid IS NULL THEN (CASE WHEN inv.code IS NOT NULL THEN 'invited' ELSE 'unbound' END)
                       WHEN e.unfollowed_at IS NOT NULL THEN 'unfollowed' ELSE 'bound' END`;
@@ -43,14 +55,28 @@ export interface EmployeeFilter extends Page {
   q: string | null;
   active: boolean | null;
   binding: BindingStatus | null;
+  /** Default: most recently updated first. */
+  sort?: EmployeeSort;
+}
+
+export interface EmployeeSort {
+  by: 'employeeNo' | 'name' | 'updatedAt';
+  order: 'asc' | 'desc';
+}
+
+const SORT_COLUMNS: Record<EmployeeSort['by'], string> = { employeeNo: 'e.employee_no', name: 'e.name', updatedAt: 'e.updated_at' };
+
+/** The ORDER BY of a list: the chosen column, then the employee number so pages never overlap. */
+function orderBy(sort: EmployeeSort | undefined): string {
+  const { by, order } = sort ?? { by: 'updatedAt', order: 'desc' };
+  const direction = order === 'asc' ? 'ASC' : 'DESC';
+  return by === 'employeeNo' ? `e.employee_no ${direction}` : `${SORT_COLUMNS[by]} ${direction}, e.employee_no`;
 }
 
 export async function listEmployees(db: Database, filter: EmployeeFilter): Promise<Listed<EmployeeRecord>> {
-  const where = `($1::text IS NULL OR e.employee_no ILIKE $1 OR e.name ILIKE $1 OR e.openid ILIKE $1)
-                 AND ($2::boolean IS NULL OR e.active = $2) AND ($3::text IS NULL OR ${BINDING} = $3)`;
-  const params = [filter.q === null ? null : `%${escapeLike(filter.q)}%`, filter.active, filter.binding];
+  const { where, params } = whereOf(filter);
   const [rows, [count]] = await Promise.all([
-    db.query<RawRecord>(`SELECT ${RECORD_COLUMNS} FROM ${RECORD_FROM} WHERE ${where} ORDER BY e.updated_at DESC, e.employee_no LIMIT $4 OFFSET $5`, [...params, filter.limit, filter.offset]),
+    db.query<RawRecord>(`SELECT ${RECORD_COLUMNS} FROM ${RECORD_FROM} WHERE ${where} ORDER BY ${orderBy(filter.sort)} LIMIT $4 OFFSET $5`, [...params, filter.limit, filter.offset]),
     db.query<{ n: string }>(`SELECT count(*) AS n FROM ${RECORD_FROM} WHERE ${where}`, params),
   ]);
   return { items: rows.map(toRecord), total: Number(count?.n ?? 0) };
@@ -61,8 +87,18 @@ export async function getEmployee(db: Database, employeeNo: string): Promise<Emp
   return row ? toRecord(row) : null;
 }
 
-export async function allEmployees(db: Database): Promise<EmployeeRecord[]> {
-  return (await db.query<RawRecord>(`SELECT ${RECORD_COLUMNS} FROM ${RECORD_FROM} ORDER BY e.employee_no`)).map(toRecord);
+function whereOf(filter: Pick<EmployeeFilter, 'q' | 'active' | 'binding'>): { where: string; params: unknown[] } {
+  return {
+    where: `($1::text IS NULL OR e.employee_no ILIKE $1 OR e.name ILIKE $1 OR e.openid ILIKE $1)
+            AND ($2::boolean IS NULL OR e.active = $2) AND ($3::text IS NULL OR ${BINDING} = $3)`,
+    params: [filter.q === null ? null : `%${escapeLike(filter.q)}%`, filter.active, filter.binding],
+  };
+}
+
+/** Every employee matching the filter (all of them without one), by employee number: the export. */
+export async function allEmployees(db: Database, filter: Pick<EmployeeFilter, 'q' | 'active' | 'binding'> = { q: null, active: null, binding: null }): Promise<EmployeeRecord[]> {
+  const { where, params } = whereOf(filter);
+  return (await db.query<RawRecord>(`SELECT ${RECORD_COLUMNS} FROM ${RECORD_FROM} WHERE ${where} ORDER BY e.employee_no`, params)).map(toRecord);
 }
 
 export async function putEmployee(db: Database, input: MappingInput, actor: string): Promise<{ result: WriteResult; record: EmployeeRecord }> {

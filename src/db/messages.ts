@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EntitySchema } from 'typeorm';
 import type { Approval, Claimed, ExistingMessage, Finish, Listed, MessageRow, Page, Received, Refusal } from '../types.js';
 import type { Database } from './data-source.js';
-import { escapeLike, openidOfEmployeeSql } from './employees.js';
+import { employeeNosNamedSql, escapeLike, openidOfEmployeeSql } from './employees.js';
 import { lastInteractionSql } from './wechat-users.js';
 
 // The message log: every statement on `messages`. A push is recorded before anything is sent, and
@@ -51,6 +51,7 @@ export const MessageSchema = new EntitySchema<MessageRow>({
     shortened: { type: 'boolean' },
     templateMsgids: { name: 'template_msgids', type: 'text', array: true },
     deliveryReport: { name: 'delivery_report', type: 'jsonb', nullable: true },
+    erpAckCode: { name: 'erp_ack_code', type: 'text', nullable: true },
   },
 });
 
@@ -166,7 +167,7 @@ export async function finishMessage(db: Database, id: string, finish: Finish): P
   const rows = await db.query(
     `UPDATE messages SET status = $2, ack_code = $3, reason = $4, ack_xml = COALESCE($5, ack_xml), texts = $6, attempts = attempts || $7::jsonb,
             wechat_errcode = $8, wechat_errmsg = $9, openid_masked = $10, accepted_parts = $12, parts_total = $13, shortened = $14,
-            template_msgids = template_msgids || $15::text[],
+            template_msgids = template_msgids || $15::text[], erp_ack_code = COALESCE($16, erp_ack_code),
             lease_until = NULL, claim_token = NULL, finished_at = now(), updated_at = now(),
             delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
      WHERE id = $1 AND claim_token = $11
@@ -187,6 +188,7 @@ export async function finishMessage(db: Database, id: string, finish: Finish): P
       finish.partsTotal,
       finish.shortened,
       finish.attempts.flatMap((a) => (a.msgid === undefined ? [] : [a.msgid])),
+      finish.erpAckCode,
     ],
   );
   return rows.length > 0;
@@ -210,8 +212,8 @@ export async function recordDeliveryReport(db: Database, msgid: string, status: 
 export async function recordRefusal(db: Database, received: Received, refusal: Refusal): Promise<void> {
   await db.query(
     `INSERT INTO messages (guid, status, envelope, action, content_type, payload, sender_id, receiver_id, employee_no,
-                           approval, fingerprint, ack_code, reason, ack_xml, finished_at)
-     VALUES ($1, 'rejected', $2, $3, $4, $5, $6, $7, $8, $9, $10, 'AE', $11, $12, now())`,
+                           approval, fingerprint, ack_code, erp_ack_code, reason, ack_xml, finished_at)
+     VALUES ($1, 'rejected', $2, $3, $4, $5, $6, $7, $8, $9, $10, 'AE', 'AE', $11, $12, now())`,
     [
       refusal.guid && storable(refusal.guid),
       received.envelope,
@@ -270,12 +272,18 @@ export async function listMessages(db: Database, filter: MessageFilter): Promise
   const query = db.dataSource.getRepository(MessageSchema).createQueryBuilder('m');
   if (filter.outcome !== null) query.andWhere(OUTCOME_CONDITION[filter.outcome]);
   if (filter.employeeNo !== null) query.andWhere('m.employee_no = :employeeNo', { employeeNo: filter.employeeNo });
-  if (filter.guid !== null) query.andWhere('m.guid = :guid', { guid: filter.guid });
+  // A GUID as people copy it: its beginning, in either letter case (lower(guid) is indexed for this).
+  if (filter.guid !== null) query.andWhere('lower(m.guid) LIKE :guid', { guid: `${escapeLike(filter.guid.toLowerCase())}%` });
   if (filter.from !== null) query.andWhere('m.received_at >= :from', { from: filter.from });
   if (filter.to !== null) query.andWhere('m.received_at < :to', { to: filter.to });
-  if (filter.q !== null) query.andWhere('(m.reason ILIKE :q OR m.guid ILIKE :q OR m.employee_no ILIKE :q)', { q: `%${escapeLike(filter.q)}%` });
+  if (filter.q !== null) {
+    // Reason, GUID, employee number, bill number (单据编号) or the applicant's name.
+    query.andWhere(`(m.reason ILIKE :q OR m.guid ILIKE :q OR m.employee_no ILIKE :q OR m.approval->>'billNum' ILIKE :q OR m.employee_no IN ${employeeNosNamedSql(':q')})`, {
+      q: `%${escapeLike(filter.q)}%`,
+    });
+  }
   const [items, total] = await query
-    .select(['m.id', 'm.guid', 'm.receivedAt', 'm.employeeNo', 'm.ackCode', 'm.reason', 'm.status', 'm.envelope', 'm.action', 'm.pushCount'])
+    .select(['m.id', 'm.guid', 'm.receivedAt', 'm.employeeNo', 'm.ackCode', 'm.reason', 'm.status', 'm.envelope', 'm.action', 'm.pushCount', 'm.wechatErrcode', 'm.approval'])
     .orderBy('m.received_at', 'DESC')
     .addOrderBy('m.id', 'DESC')
     .take(filter.limit)
@@ -301,31 +309,85 @@ export async function messageById(db: Database, id: string): Promise<MessageRow 
 }
 
 export interface OutcomeCounts {
+  /** Message rows (one per GUID that owned it, plus each refused push). */
   total: number;
+  /** The current outcome by ack code, as before (AA includes sandbox). */
   AA: number;
+  AE: number;
+  unknown: number;
+  sandbox: number;
+  /** Pushes received: every push of a GUID (duplicates included) and every refused push. */
+  pushes: number;
+  /** GUIDs the bridge processed (refused pushes not counted). */
+  messages: number;
+  /** What the ERP was told when it pushed; resends do not change it. */
+  erpTold: { AA: number; AE: number };
+  /** The current state of each message, after any resends: sandbox is not a success, unknown is not AE. */
+  current: { delivered: number; failed: number; unknown: number; sandbox: number; processing: number; refused: number };
+}
+
+const COUNTS = (since: string, name: string): string[] => [
+  `count(*) FILTER (WHERE received_at >= ${since}) AS ${name}_total`,
+  `count(*) FILTER (WHERE received_at >= ${since} AND ack_code = 'AA') AS ${name}_aa`,
+  `count(*) FILTER (WHERE received_at >= ${since} AND ack_code = 'AE') AS ${name}_ae`,
+  `coalesce(sum(push_count) FILTER (WHERE received_at >= ${since}), 0) AS ${name}_pushes`,
+  `count(*) FILTER (WHERE received_at >= ${since} AND erp_ack_code = 'AA') AS ${name}_erp_aa`,
+  `count(*) FILTER (WHERE received_at >= ${since} AND erp_ack_code = 'AE') AS ${name}_erp_ae`,
+  ...['delivered', 'failed', 'unknown', 'sandbox', 'processing', 'rejected'].map((status) => `count(*) FILTER (WHERE received_at >= ${since} AND status = '${status}') AS ${name}_${status}`),
+];
+
+export async function countOutcomes(db: Database, startOfToday: Date): Promise<{ today: OutcomeCounts; last24h: OutcomeCounts; last7d: OutcomeCounts }> {
+  const windows = { today: '$1::timestamptz', last24h: `now() - interval '24 hours'`, last7d: `now() - interval '7 days'` };
+  const columns = Object.entries(windows).flatMap(([name, since]) => COUNTS(since, name));
+  const [row] = await db.query<Record<string, string>>(`SELECT ${columns.join(', ')} FROM messages WHERE received_at >= LEAST($1::timestamptz, now() - interval '7 days')`, [startOfToday]);
+  const n = (key: string): number => Number(row![key]);
+  const counts = (name: string): OutcomeCounts => ({
+    total: n(`${name}_total`),
+    AA: n(`${name}_aa`),
+    AE: n(`${name}_ae`),
+    unknown: n(`${name}_unknown`),
+    sandbox: n(`${name}_sandbox`),
+    pushes: n(`${name}_pushes`),
+    messages: n(`${name}_total`) - n(`${name}_rejected`),
+    erpTold: { AA: n(`${name}_erp_aa`), AE: n(`${name}_erp_ae`) },
+    current: {
+      delivered: n(`${name}_delivered`),
+      failed: n(`${name}_failed`),
+      unknown: n(`${name}_unknown`),
+      sandbox: n(`${name}_sandbox`),
+      processing: n(`${name}_processing`),
+      refused: n(`${name}_rejected`),
+    },
+  });
+  return { today: counts('today'), last24h: counts('last24h'), last7d: counts('last7d') };
+}
+
+export interface SeriesBucket {
+  start: string;
+  /** Delivered (sandbox not counted). */
+  AA: number;
+  /** Failed or refused. */
   AE: number;
   unknown: number;
   sandbox: number;
 }
 
-export async function countOutcomes(db: Database, startOfToday: Date): Promise<{ today: OutcomeCounts; last24h: OutcomeCounts; last7d: OutcomeCounts }> {
-  const windows = { today: '$1::timestamptz', last24h: `now() - interval '24 hours'`, last7d: `now() - interval '7 days'` };
-  const columns = Object.entries(windows).flatMap(([name, since]) => [
-    `count(*) FILTER (WHERE received_at >= ${since}) AS ${name}_total`,
-    `count(*) FILTER (WHERE received_at >= ${since} AND ack_code = 'AA') AS ${name}_aa`,
-    `count(*) FILTER (WHERE received_at >= ${since} AND ack_code = 'AE') AS ${name}_ae`,
-    `count(*) FILTER (WHERE received_at >= ${since} AND status = 'unknown') AS ${name}_unknown`,
-    `count(*) FILTER (WHERE received_at >= ${since} AND status = 'sandbox') AS ${name}_sandbox`,
-  ]);
-  const [row] = await db.query<Record<string, string>>(`SELECT ${columns.join(', ')} FROM messages WHERE received_at >= LEAST($1::timestamptz, now() - interval '7 days')`, [startOfToday]);
-  const counts = (name: string): OutcomeCounts => ({
-    total: Number(row![`${name}_total`]),
-    AA: Number(row![`${name}_aa`]),
-    AE: Number(row![`${name}_ae`]),
-    unknown: Number(row![`${name}_unknown`]),
-    sandbox: Number(row![`${name}_sandbox`]),
-  });
-  return { today: counts('today'), last24h: counts('last24h'), last7d: counts('last7d') };
+/** Messages per hour for the last 24 hours, or per day for the last 7 (in the server's time zone), empty buckets included. */
+export async function outcomeSeries(db: Database, range: '24h' | '7d'): Promise<SeriesBucket[]> {
+  const [unit, count] = range === '24h' ? ['hour', 24] : ['day', 7];
+  const rows = await db.query<{ start: Date; aa: string; ae: string; unknown: string; sandbox: string }>(
+    `WITH buckets AS (
+       SELECT generate_series(date_trunc('${unit}', now()) - make_interval(${unit}s => ${count - 1}), date_trunc('${unit}', now()), interval '1 ${unit}') AS start
+     )
+     SELECT b.start,
+            count(m.id) FILTER (WHERE m.status = 'delivered') AS aa,
+            count(m.id) FILTER (WHERE m.status IN ('failed', 'rejected')) AS ae,
+            count(m.id) FILTER (WHERE m.status = 'unknown') AS unknown,
+            count(m.id) FILTER (WHERE m.status = 'sandbox') AS sandbox
+     FROM buckets b LEFT JOIN messages m ON m.received_at >= b.start AND m.received_at < b.start + interval '1 ${unit}'
+     GROUP BY b.start ORDER BY b.start`,
+  );
+  return rows.map((r) => ({ start: new Date(r.start).toISOString(), AA: Number(r.aa), AE: Number(r.ae), unknown: Number(r.unknown), sandbox: Number(r.sandbox) }));
 }
 
 // ---- rows as the SQL above returns them --------------------------------------------------------

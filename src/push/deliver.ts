@@ -74,6 +74,7 @@ export async function deliverClaim(ctx: PushContext, claim: Claimed, approval: A
     ackCode: ack.code,
     reason: ack.reason,
     ackXml: ackXmlFor(outcome),
+    erpAckCode: resend ? null : ack.code,
     texts,
     attempts,
     errcode: outcome.code === 'WECHAT_REJECTED' ? outcome.errcode : null,
@@ -89,7 +90,7 @@ export async function deliverClaim(ctx: PushContext, claim: Claimed, approval: A
   // lost with Postgres (and an administrator would send it again). Answer busy: by the time the
   // ERP re-pushes, the background write has landed and the re-push is a recognised duplicate.
   const answered: Outcome = ack.code === 'AA' ? { code: 'BUSY' } : outcome;
-  finishLater(ctx, claim.id, { ...finish, ackXml: ackXmlFor(answered) });
+  finishLater(ctx, claim.id, { ...finish, ackXml: ackXmlFor(answered), erpAckCode: resend ? null : ackOf(answered).code });
   return { outcome: answered, ...counts };
 }
 

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import iconv from 'iconv-lite';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { launchBrowser, SCREENSHOTS } from '../support/browser.js';
+import { type Browser, type Page } from 'playwright-core';
+import { launchBrowser, pagePerTest, screenshot, signIn } from '../support/browser.js';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import writeExcelFile, { type SheetData } from 'write-excel-file/node';
 import { ADMIN_TOKEN, startBridge, type TestBridge } from '../support/bridge.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { bind } from '../support/employees.js';
@@ -14,15 +14,14 @@ import { newGuid, push, soapPush } from '../support/push.js';
 // against the real service on real Postgres and a fake WeChat. Every scenario leaves a full-page
 // screenshot under test-output/ for a person to look at.
 
-const OUT = SCREENSHOTS;
 const TIMEOUT = 60_000;
 const TOKEN_KEY = 'gcp-bridge-admin-token';
+const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 let db: TestDatabase;
 let bridge: TestBridge;
 let browser: Browser;
-let context: BrowserContext | null = null;
-let pageErrors: string[] = [];
+const pages = pagePerTest(() => browser, { downloads: true });
 
 const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
@@ -38,41 +37,9 @@ afterAll(async () => {
   await db?.drop();
 });
 
-afterEach(async () => {
-  await closeContext();
-  expect(pageErrors, 'uncaught errors or CSP violations in the page').toEqual([]);
-});
+afterEach(() => pages.closeAndCheck());
 
-/** A fresh browser context (own sessionStorage) with a page on it. */
-async function newPage(viewport = { width: 1366, height: 768 }): Promise<Page> {
-  context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true });
-  const page = await context.newPage();
-  pageErrors = [];
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) pageErrors.push(msg.text());
-  });
-  page.setDefaultTimeout(15_000);
-  return page;
-}
-
-async function closeContext(): Promise<void> {
-  await context?.close();
-  context = null;
-}
-
-async function signIn(page: Page, url = bridge.url): Promise<void> {
-  await page.goto(`${url}/admin/`);
-  await page.locator('#login-token').fill(ADMIN_TOKEN);
-  await page.locator('#login-submit').click();
-  await page.locator('#app-view').waitFor({ state: 'visible' });
-}
-
-/** Full page; while a modal dialog is open, the viewport (the dialog's backdrop covers only that). */
-async function shot(page: Page, name: string): Promise<void> {
-  const dialogOpen = (await page.locator('dialog[open]').count()) > 0;
-  await page.screenshot({ path: path.join(OUT, `admin-ui-${name}.png`), fullPage: !dialogOpen });
-}
+const shot = (page: Page, name: string) => screenshot(page, `admin-ui-${name}`);
 
 async function getEmployee(employeeNo: string) {
   return request(bridge.url).get(`/admin/api/employees/${encodeURIComponent(employeeNo)}`).set(auth);
@@ -82,7 +49,7 @@ describe('admin page', () => {
   it(
     'signs in with the admin token, refuses a wrong one, keeps the token out of URLs, and signs out',
     async () => {
-      const page = await newPage();
+      const page = await pages.open();
       const urls: string[] = [];
       const authHeaders: string[] = [];
       page.on('request', (req) => {
@@ -131,7 +98,7 @@ describe('admin page', () => {
       await page.locator('#login-view').waitFor({ state: 'visible' });
       expect(await page.locator('#login-error').textContent()).toContain('重新登录');
 
-      await signIn(page);
+      await signIn(page, bridge.url);
       await page.locator('#logout').click();
       await page.locator('#login-view').waitFor({ state: 'visible' });
       expect(await page.evaluate(`sessionStorage.getItem(${JSON.stringify(TOKEN_KEY)})`)).toBeNull();
@@ -142,8 +109,8 @@ describe('admin page', () => {
   it(
     'adds an employee through the form (checking the openid first) and shows it in the table',
     async () => {
-      const page = await newPage();
-      await signIn(page);
+      const page = await pages.open();
+      await signIn(page, bridge.url);
       await page.locator('[data-nav=employees]').click();
       await page.locator('#view-employees').waitFor({ state: 'visible' });
 
@@ -211,8 +178,8 @@ describe('admin page', () => {
   it(
     'imports a CSV: a dry run names the bad line and writes nothing, then 确认导入 writes the good lines',
     async () => {
-      const page = await newPage();
-      await signIn(page);
+      const page = await pages.open();
+      await signIn(page, bridge.url);
       await page.locator('[data-nav=employees]').click();
       await page.locator('#emp-import').click();
       await page.locator('#import-dialog').waitFor({ state: 'visible' });
@@ -227,7 +194,8 @@ describe('admin page', () => {
       expect(await report.locator('.stat.errors b').textContent()).toBe('1');
       const errors = page.locator('#import-errors tbody tr');
       expect(await errors.count()).toBe(1);
-      expect(await errors.first().textContent()).toMatch(/第 4 行.*openid/);
+      const cells = await errors.first().locator('td').allTextContents();
+      expect(cells).toEqual(['第 4 行', 'openid', 'bad openid', '30103', 'openid列：「bad openid」不是有效的openid（6–64位字母、数字、_、-）；工号 30103']);
       expect(await page.locator('#import-commit').isEnabled()).toBe(true);
       await shot(page, '03-import-dry-run');
       expect((await getEmployee('30101')).status).toBe(404);
@@ -266,6 +234,61 @@ describe('admin page', () => {
       await page.locator('#import-close').click();
       expect((await getEmployee('30105')).body).toMatchObject({ name: '钱多多', active: false });
 
+      // An .xlsx whose columns the bridge does not recognise: the administrator says which is which,
+      // the choice is remembered for the next file with that header, and the report downloads as CSV.
+      const book = await writeExcelFile([
+        ['序号', '编码', '名字', '微信号', '在岗'],
+        [1, { value: 30106, type: Number }, '陈晨', 'oE2XCwImport30106ffff', '在职'],
+        [2, { value: 30107, type: Number }, '林琳', 'bad', '在职'],
+        [null, null, null, null, null],
+      ] satisfies SheetData).toBuffer();
+      await page.locator('#emp-import').click();
+      await page.locator('#import-file').setInputFiles({ name: '人事导出.xlsx', mimeType: XLSX_TYPE, buffer: book as Buffer });
+      await page.locator('#import-dry').click();
+      await page.locator('#import-mapping').waitFor();
+      expect(await page.locator('#import-errors tbody tr').first().textContent()).toContain('表头：未找到工号列');
+      expect(await page.locator('#import-commit').isDisabled()).toBe(true);
+      expect(await page.locator('#import-map-apply').isDisabled()).toBe(true);
+      await page.locator('select[data-header="编码"]').selectOption('employee_no');
+      await page.locator('select[data-header="微信号"]').selectOption('openid');
+      await page.locator('select[data-header="在岗"]').selectOption('active');
+      await shot(page, '03-import-column-mapping');
+      await page.locator('#import-map-apply').click();
+      await page.locator('#import-mapping').waitFor({ state: 'detached' });
+      await expect.poll(() => report.locator('.stat.created b').textContent()).toBe('1');
+      expect(await report.locator('#import-columns').textContent()).toContain('工号 ← 「编码」');
+      expect(await page.locator('#import-errors tbody tr td').allTextContents()).toEqual([
+        '第 3 行',
+        '微信号',
+        'bad',
+        '30107',
+        '微信号列：「bad」不是有效的openid（6–64位字母、数字、_、-）；工号 30107',
+      ]);
+      const [errorReport] = await Promise.all([page.waitForEvent('download'), page.locator('#import-error-report').click()]);
+      const reportCsv = readFileSync(await errorReport.path(), 'utf8');
+      expect(reportCsv).toBe('\ufeff行号,列,值,工号,错误信息\r\n3,微信号,bad,30107,微信号列：「bad」不是有效的openid（6–64位字母、数字、_、-）；工号 30107\r\n');
+      await shot(page, '03-import-xlsx-mapped');
+      await page.locator('#import-commit').click();
+      await page.locator('#import-report[data-dry-run="false"]').waitFor();
+      await page.locator('#import-close').click();
+      expect((await getEmployee('30106')).body).toMatchObject({ openid: 'oE2XCwImport30106ffff', name: '陈晨', active: true });
+      expect((await getEmployee('30107')).status).toBe(404);
+
+      // The same header again: the remembered columns are used without asking.
+      await page.locator('#emp-import').click();
+      await page.locator('#import-file').setInputFiles({ name: '人事导出.xlsx', mimeType: 'application/octet-stream', buffer: book as Buffer });
+      await page.locator('#import-dry').click();
+      await page.locator('#import-report[data-dry-run="true"]').waitFor();
+      await expect.poll(() => report.locator('.stat.unchanged b').textContent()).toBe('1');
+      expect(await page.locator('#import-mapping').count()).toBe(0);
+      await page.locator('#import-close').click();
+
+      // The template downloads from the dialog.
+      await page.locator('#emp-import').click();
+      const [template] = await Promise.all([page.waitForEvent('download'), page.locator('#import-template').click()]);
+      expect(readFileSync(await template.path(), 'utf8')).toMatch(/^\ufeff工号,姓名,微信openid,是否启用\r\n10086,/);
+      await page.locator('#import-close').click();
+
       // Export: fetched with the bearer header, saved through a blob download.
       const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#emp-export').click()]);
       expect(download.url()).toMatch(/^blob:/);
@@ -288,8 +311,8 @@ describe('admin page', () => {
       const openid = 'oE2XCwResend40404zzzz';
       await bind(bridge.url, { employeeNo: '40404', openid, name: '冯刚', active: true });
 
-      const page = await newPage();
-      await signIn(page);
+      const page = await pages.open();
+      await signIn(page, bridge.url);
       // The dashboard lists it among the latest failures.
       await page.locator(`#dash-failures`).getByText(guid).waitFor();
       await page.locator('[data-nav=messages]').click();
@@ -338,24 +361,24 @@ describe('admin page', () => {
   it(
     'shows the sandbox banner on the dashboard only when the bridge runs without WeChat credentials',
     async () => {
-      const live = await newPage();
-      await signIn(live);
+      const live = await pages.open();
+      await signIn(live, bridge.url);
       await live.locator('#card-today').waitFor();
       expect(await live.locator('#sandbox-banner').isHidden()).toBe(true);
       await shot(live, '05-dashboard-live');
-      await closeContext();
+      await pages.close();
 
       const sandboxDb = await createTestDatabase('admin_ui_sandbox');
       const sandbox = await startBridge({ databaseUrl: sandboxDb.url, wechat: false });
       try {
-        const page = await newPage();
+        const page = await pages.open();
         await signIn(page, sandbox.url);
         await page.locator('#card-today').waitFor();
         const banner = page.locator('#sandbox-banner');
         await banner.waitFor({ state: 'visible' });
         expect(await banner.textContent()).toContain('不会向微信发送任何消息');
         await shot(page, '05-dashboard-sandbox-banner');
-        await closeContext();
+        await pages.close();
       } finally {
         await sandbox.stop();
         await sandboxDb.drop();
@@ -370,8 +393,8 @@ describe('admin page', () => {
       for (let i = 0; i < 3; i++) {
         await bind(bridge.url, { employeeNo: `6060${i}`, openid: `oE2XCwPhone6060${i}_LongOpenidValue`, name: `手机测试员工${i}`, active: i !== 1 });
       }
-      const page = await newPage({ width: 390, height: 844 });
-      await signIn(page);
+      const page = await pages.open({ viewport: { width: 390, height: 844 } });
+      await signIn(page, bridge.url);
       await page.locator('[data-nav=employees]').click();
       await page.locator('#emp-table tbody tr[data-employee-no="60600"]').waitFor();
       const [scrollWidth, innerWidth] = (await page.evaluate('[document.documentElement.scrollWidth, window.innerWidth]')) as [number, number];

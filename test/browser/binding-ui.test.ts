@@ -1,6 +1,5 @@
-import path from 'node:path';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { launchBrowser, SCREENSHOTS } from '../support/browser.js';
+import { type Browser } from 'playwright-core';
+import { launchBrowser, pagePerTest, screenshot, signIn } from '../support/browser.js';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startBridge, type TestBridge } from '../support/bridge.js';
@@ -15,7 +14,6 @@ import { WechatCallbackPlayer } from '../support/wechat-callback.js';
 // slips, and the employees bind themselves by scanning the QR code or sending the code. Nobody
 // types an openid. Screenshots go to test-output/binding-*.png.
 
-const OUT = SCREENSHOTS;
 const TIMEOUT = 90_000;
 const CALLBACK_TOKEN = 'cbtoken123';
 const CODE = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$/;
@@ -23,8 +21,8 @@ const CODE = /^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$/;
 let db: TestDatabase;
 let bridge: TestBridge;
 let browser: Browser;
-let context: BrowserContext | null = null;
-let pageErrors: string[] = [];
+// Errors are told apart by the page's URL: the admin page opens windows (the slips), watched too.
+const pages = pagePerTest(() => browser, { viewport: { width: 1366, height: 860 }, errorUrls: true });
 
 const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 
@@ -48,45 +46,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-afterEach(async () => {
-  await closeContext();
-  expect(pageErrors, 'uncaught errors or CSP violations in the page').toEqual([]);
-});
-
-/** Uncaught errors and CSP violations of a page (the admin page or a window it opened). */
-function watch(page: Page): void {
-  page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) pageErrors.push(`${page.url()}: ${msg.text()}`);
-  });
-}
-
-async function newPage(viewport = { width: 1366, height: 860 }): Promise<Page> {
-  context = await browser.newContext({ viewport, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-  pageErrors = [];
-  const page = await context.newPage();
-  watch(page);
-  page.setDefaultTimeout(15_000);
-  return page;
-}
-
-async function closeContext(): Promise<void> {
-  await context?.close();
-  context = null;
-}
-
-async function signIn(page: Page): Promise<void> {
-  await page.goto(`${bridge.url}/admin/`);
-  await page.locator('#login-token').fill(ADMIN_TOKEN);
-  await page.locator('#login-submit').click();
-  await page.locator('#app-view').waitFor({ state: 'visible' });
-}
-
-/** Full page; while a modal dialog is open, the viewport (the dialog's backdrop covers only that). */
-async function shot(page: Page, name: string): Promise<void> {
-  const dialogOpen = (await page.locator('dialog[open]').count()) > 0;
-  await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: !dialogOpen });
-}
+afterEach(() => pages.closeAndCheck());
 
 async function getEmployee(employeeNo: string) {
   return request(bridge.url).get(`/admin/api/employees/${encodeURIComponent(employeeNo)}`).set(auth);
@@ -140,13 +100,13 @@ describe('self-service binding in the admin page', () => {
       const put2 = await request(bridge.url).put(`/admin/api/employees/${huang!.employeeNo}`).set(auth).send({ openid: null, name: huang!.name, active: true });
       expect(put2.status).toBe(201);
 
-      const page = await newPage();
+      const page = await pages.open();
       // Every write the page makes, to show that no openid ever left it.
       const writes: string[] = [];
       page.on('request', (req) => {
         if (req.url().includes('/admin/api/') && req.method() !== 'GET') writes.push(`${req.method()} ${req.url()} ${req.postData() ?? ''}`);
       });
-      await signIn(page);
+      await signIn(page, bridge.url);
 
       // The dashboard says how pushes go out and that the callback is on (whoami).
       const card = page.locator('#card-wechat');
@@ -199,11 +159,11 @@ describe('self-service binding in the admin page', () => {
       expect(await page.locator('#invite-expiry').textContent()).toMatch(/有效期至 \d{4}-\d\d-\d\d \d\d:\d\d（剩 (2 天 2[23] 小时|3 天 0 小时)）/);
       // The SVG arrived as an image, never as markup in the page.
       expect(await page.locator('#invite-dialog svg').count()).toBe(0);
-      await shot(page, 'binding-dialog');
+      await screenshot(page, 'binding-dialog');
 
       // Its 打印 opens the slip in a new window.
-      const [single] = await Promise.all([context!.waitForEvent('page'), page.locator('#invite-print').click()]);
-      watch(single);
+      const [single] = await Promise.all([pages.context.waitForEvent('page'), page.locator('#invite-print').click()]);
+      pages.watch(single);
       await single.waitForLoadState('load');
       expect(new URL(single.url()).pathname).toBe('/admin/invitations/print');
       await expect.poll(() => single.locator('.slip').count()).toBe(1);
@@ -261,11 +221,11 @@ describe('self-service binding in the admin page', () => {
           expect.objectContaining({ employeeNo: lin!.employeeNo, name: lin!.name, code: codes.get(lin!.employeeNo), status: 'open', createdBy: 'admin', usedAt: null }),
         ]),
       );
-      await shot(page, 'binding-batch-result');
+      await screenshot(page, 'binding-batch-result');
 
       // 打印全部: the slips page, three slips each with its QR (inline SVG), code, name and expiry.
-      const [print] = await Promise.all([context!.waitForEvent('page'), page.locator('#batch-print').click()]);
-      watch(print);
+      const [print] = await Promise.all([pages.context.waitForEvent('page'), page.locator('#batch-print').click()]);
+      pages.watch(print);
       await print.waitForLoadState('load');
       await print.setViewportSize({ width: 900, height: 1200 });
       const slips = print.locator('.slip');
@@ -280,7 +240,7 @@ describe('self-service binding in the admin page', () => {
         expect(text).toContain(`绑定 ${codes.get(e.employeeNo)}`);
         expect(text).toMatch(/有效期至/);
       }
-      await print.screenshot({ path: path.join(OUT, 'binding-print.png'), fullPage: true });
+      await screenshot(print, 'binding-print');
       await print.close();
 
       // Five minutes later the signed link has expired: 打印全部 asks for a fresh one (print-link).
@@ -289,8 +249,8 @@ describe('self-service binding in the admin page', () => {
         Date.now = () => real() + 5 * 60_000;
       });
       const linkRequest = page.waitForRequest((req) => req.url().endsWith('/admin/api/invitations/print-link') && req.method() === 'POST');
-      const [again] = await Promise.all([context!.waitForEvent('page'), page.locator('#batch-print').click()]);
-      watch(again);
+      const [again] = await Promise.all([pages.context.waitForEvent('page'), page.locator('#batch-print').click()]);
+      pages.watch(again);
       const asked = JSON.parse((await linkRequest).postData()!) as { employeeNos: string[] };
       expect([...asked.employeeNos].sort()).toEqual(EMPLOYEES.map((e) => e.employeeNo));
       await again.waitForURL(/\/admin\/invitations\/print\?/);
@@ -337,7 +297,7 @@ describe('self-service binding in the admin page', () => {
       }
       await page.locator('#emp-binding').selectOption('bound');
       await expect.poll(() => page.locator('#emp-table tbody tr[data-employee-no]').count()).toBe(3);
-      await shot(page, 'binding-bound');
+      await screenshot(page, 'binding-bound');
 
       for (const e of EMPLOYEES) {
         expect((await getEmployee(e.employeeNo)).body).toMatchObject({ openid: OPENIDS[e.employeeNo], binding: 'bound', boundVia: 'self-service', windowOpen: true, invitation: null });
@@ -353,7 +313,7 @@ describe('self-service binding in the admin page', () => {
       await page.locator('#audit-filter button[type=submit]').click();
       await page.locator('#audit-table tbody tr', { hasText: 'self-service' }).first().waitFor();
       expect(await page.locator('#audit-table tbody tr').first().textContent()).toContain('自助绑定');
-      await shot(page, 'binding-audit');
+      await screenshot(page, 'binding-audit');
     },
     TIMEOUT,
   );
@@ -364,8 +324,8 @@ describe('self-service binding in the admin page', () => {
       // 74000 exists already; 74001 and 74002 are new; line 4 has no employee number.
       expect((await request(bridge.url).put('/admin/api/employees/74000').set(auth).send({ name: '孔明' })).status).toBe(201);
       const csv = '\ufeff工号,姓名,科室\n74001,郑丽,药剂科\n74000,孔明,心内科\n,无工号,\n74002,冯涛,检验科\n';
-      const page = await newPage();
-      await signIn(page);
+      const page = await pages.open();
+      await signIn(page, bridge.url);
       await page.locator('[data-nav=employees]').click();
       await page.locator('#emp-roster').click();
       await page.locator('#roster-dialog').waitFor({ state: 'visible' });
@@ -381,7 +341,7 @@ describe('self-service binding in the admin page', () => {
       expect(await page.locator('#roster-errors tbody tr').first().textContent()).toMatch(/^第 4 行/);
       expect(await page.locator('#roster-items tbody tr').count()).toBe(3);
       await page.locator('#roster-print').waitFor();
-      await shot(page, 'binding-roster-import');
+      await screenshot(page, 'binding-roster-import');
 
       for (const [no, name] of [['74001', '郑丽'], ['74002', '冯涛']] as const) {
         expect((await getEmployee(no)).body).toMatchObject({ employeeNo: no, name, openid: null, binding: 'invited' });
@@ -390,8 +350,8 @@ describe('self-service binding in the admin page', () => {
       const expiresAt = Date.parse((await getEmployee('74001')).body.invitation.expiresAt);
       expect(Math.abs(expiresAt - (Date.now() + 168 * 3600_000))).toBeLessThan(120_000);
 
-      const [print] = await Promise.all([context!.waitForEvent('page'), page.locator('#roster-print').click()]);
-      watch(print);
+      const [print] = await Promise.all([pages.context.waitForEvent('page'), page.locator('#roster-print').click()]);
+      pages.watch(print);
       await print.waitForLoadState('load');
       await expect.poll(() => print.locator('.slip').count()).toBe(3);
       await print.close();
@@ -422,8 +382,8 @@ describe('self-service binding in the admin page', () => {
         .poll(async () => (await request(bridge.url).get(`/admin/api/messages/${guid}`).set(auth)).body.deliveryReport?.status)
         .toBe('failed:user block');
 
-      const page = await newPage();
-      await signIn(page);
+      const page = await pages.open();
+      await signIn(page, bridge.url);
       await page.goto(`${bridge.url}/admin/#/messages/${guid}`);
       await page.locator('#detail-guid').waitFor();
       const attempt = page.locator('#detail-attempts tbody tr').last();
@@ -435,7 +395,7 @@ describe('self-service binding in the admin page', () => {
       expect(await delivery.locator('.alert-error').textContent()).toContain('未送达');
       expect(await delivery.textContent()).toContain(msgid);
       expect(await page.locator('#detail-outcome').textContent()).toContain('手机未送达');
-      await shot(page, 'binding-message-delivery-report');
+      await screenshot(page, 'binding-message-delivery-report');
 
       // Someone who wrote to the account a moment ago is inside the window: customer-service text.
       const chatty = 'oBindUiChatty72002zz';
@@ -448,7 +408,7 @@ describe('self-service binding in the admin page', () => {
       await page.locator('#detail-guid').waitFor();
       expect(await page.locator('#detail-attempts tbody tr .attempt-channel').first().textContent()).toBe('客服消息');
       expect(await page.locator('#detail-delivery-report').count()).toBe(0);
-      await closeContext();
+      await pages.close();
 
       // Sandbox mode with a template: the record says it would have gone as a template, with its data.
       const sandboxDb = await createTestDatabase('binding_ui_sandbox');
@@ -461,11 +421,8 @@ describe('self-service binding in the admin page', () => {
         await bind(sandbox.url, { employeeNo: '73001', openid: 'oBindUiSandbox73001zz', name: '吴悦', active: true });
         const sandboxGuid = newGuid();
         expect((await push(sandbox.url, soapPush(sandboxGuid, '73001', '同意'))).ackCode).toBe('AA');
-        const page2 = await newPage();
-        await page2.goto(`${sandbox.url}/admin/`);
-        await page2.locator('#login-token').fill(ADMIN_TOKEN);
-        await page2.locator('#login-submit').click();
-        await page2.locator('#app-view').waitFor({ state: 'visible' });
+        const page2 = await pages.open();
+        await signIn(page2, sandbox.url);
         await page2.goto(`${sandbox.url}/admin/#/messages/${sandboxGuid}`);
         const row = page2.locator('#detail-attempts tbody tr.attempt-sandbox');
         await row.waitFor();
@@ -474,7 +431,7 @@ describe('self-service binding in the admin page', () => {
         const data = row.locator('.tpl-data');
         expect(await data.locator('dt').allTextContents()).toEqual(['thing1', 'character_string2', 'thing3']);
         expect(await data.locator('dd').nth(2).textContent()).toBe('同意');
-        await shot(page2, 'binding-message-sandbox-template');
+        await screenshot(page2, 'binding-message-sandbox-template');
 
         // And in sandbox mode an invitation has no QR code: the dialog says so and shows the code.
         await page2.goto(`${sandbox.url}/admin/#/employees`);
@@ -484,7 +441,7 @@ describe('self-service binding in the admin page', () => {
         expect(await page2.locator('#invite-no-qr').textContent()).toBe('沙箱模式无二维码');
         expect((await page2.locator('#invite-code').textContent())!.trim()).toMatch(CODE);
         expect(await page2.locator('#invite-qr').count()).toBe(0);
-        await closeContext();
+        await pages.close();
       } finally {
         await sandbox.stop();
         await sandboxDb.drop();

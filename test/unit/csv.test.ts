@@ -27,6 +27,27 @@ describe('parseCsv', () => {
   });
 });
 
+describe('parseCsv: tab-separated (Excel "Unicode 文本")', () => {
+  it('splits on tabs, keeps commas inside cells and reads quoted cells as in CSV', () => {
+    expect(parseCsv('工号\t姓名\t备注\r\n10086\t张伟\t"a\tb"\r\n10087\t王, 五\t"say ""hi"""\r\n', '\t')).toEqual([
+      { line: 1, fields: ['工号', '姓名', '备注'] },
+      { line: 2, fields: ['10086', '张伟', 'a\tb'] },
+      { line: 3, fields: ['10087', '王, 五', 'say "hi"'] },
+    ]);
+  });
+
+  it('reads the same records in slices as at once', () => {
+    const text = Array.from({ length: 500 }, (_, i) => `${i}\t"x${i}"\t,`).join('\n');
+    let slices = 0;
+    const steps = readCsv(text, 7, '\t');
+    let next = steps.next();
+    for (; !next.done; next = steps.next()) slices++;
+    expect(slices).toBeGreaterThan(100);
+    expect(next.value).toEqual(parseCsv(text, '\t'));
+    expect(next.value[499]).toEqual({ line: 500, fields: ['499', 'x499', ','] });
+  });
+});
+
 describe('parseCsv: unterminated quotes', () => {
   const header = 'employee_no,openid,name';
 
@@ -34,7 +55,7 @@ describe('parseCsv: unterminated quotes', () => {
     const records = parseCsv([header, '10001,oE2XCwQuote10001,"never closed', '10002,oE2XCwQuote10002,乙', '10003,oE2XCwQuote10003,丙', ''].join('\n'));
     expect(records).toEqual([
       { line: 1, fields: ['employee_no', 'openid', 'name'] },
-      { line: 2, fields: [], problem: expect.stringMatching(/^quote: unterminated quote/) },
+      { line: 2, fields: [], problem: expect.stringMatching(/^引号：此行有一个双引号（"）开始的字段没有闭合/) },
       { line: 3, fields: ['10002', 'oE2XCwQuote10002', '乙'] },
       { line: 4, fields: ['10003', 'oE2XCwQuote10003', '丙'] },
     ]);
@@ -46,7 +67,7 @@ describe('parseCsv: unterminated quotes', () => {
       { line: 1, fields: ['a', 'b'] },
       { line: 2, fields: ['1', 'two\r\nlines'] },
       { line: 4, fields: ['2', 'x'] },
-      { line: 5, fields: [], problem: expect.stringMatching(/unterminated quote/) },
+      { line: 5, fields: [], problem: expect.stringMatching(/^引号：.*没有闭合/) },
     ]);
   });
 
@@ -54,7 +75,7 @@ describe('parseCsv: unterminated quotes', () => {
     const records = parseCsv(['a,b', '1,"open', '2,""', '3,""""', '4,y'].join('\n'));
     expect(records).toEqual([
       { line: 1, fields: ['a', 'b'] },
-      { line: 2, fields: [], problem: expect.stringMatching(/unterminated quote/) },
+      { line: 2, fields: [], problem: expect.stringMatching(/^引号：.*没有闭合/) },
       { line: 3, fields: ['2', ''] },
       { line: 4, fields: ['3', '"'] },
       { line: 5, fields: ['4', 'y'] },
@@ -84,7 +105,7 @@ describe('parseCsv: unterminated quotes', () => {
       let next = steps.next();
       for (; !next.done; next = steps.next()) slices++;
       expect(slices).toBeLessThanOrEqual(Math.ceil((2 * text.length) / 64) + 4);
-      expect(next.value.at(-1)).toMatchObject({ problem: expect.stringMatching(/unterminated quote/) });
+      expect(next.value.at(-1)).toMatchObject({ problem: expect.stringMatching(/^引号：.*没有闭合/) });
     }
   });
 

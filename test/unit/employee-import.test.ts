@@ -8,11 +8,12 @@ const openid = (n: number) => `oE2XCw${String(n).padStart(22, '0')}`;
 const csv = (...lines: string[]) => [HEADER, ...lines].join('\n');
 
 describe('duplicate employee numbers', () => {
-  it('names both lines of a pair, as before', () => {
+  it('names both lines of a pair, what differs, and that neither is written', () => {
     const plan = planImport(csv(`10004,${openid(4)},甲`, `10004,${openid(5)},乙`));
+    const message = '工号 10004 在第2、3行出现，openid、姓名不同，两行均未导入';
     expect(plan.errors).toEqual([
-      { line: 2, message: 'employee_no: 10004 appears on lines 2, 3' },
-      { line: 3, message: 'employee_no: 10004 appears on lines 2, 3' },
+      { line: 2, message, employeeNo: '10004', column: 'openid', value: openid(4) },
+      { line: 3, message, employeeNo: '10004', column: 'openid', value: openid(5) },
     ]);
     expect(plan.inputs).toEqual([]);
   });
@@ -21,7 +22,7 @@ describe('duplicate employee numbers', () => {
     const plan = planImport(csv(...Array.from({ length: 3000 }, (_, i) => `10086,${openid(i)},员工${i}`)));
     expect(plan.errorCount).toBe(3000);
     expect(plan.errors).toHaveLength(MAX_REPORTED_ERRORS);
-    expect(plan.errors[0]).toEqual({ line: 2, message: 'employee_no: 10086 appears on 3000 lines (2, 3, 4, 5, 6 and 2995 more)' });
+    expect(plan.errors[0]).toMatchObject({ line: 2, message: '工号 10086 在第2、3、4、5、6行等共3000行出现，openid、姓名不同，3000行均未导入' });
     expect(plan.errors.every((e) => e.message.length < 100)).toBe(true);
     expect(plan.inputs).toEqual([]);
   });
@@ -31,15 +32,15 @@ describe('duplicate employee numbers', () => {
     const plan = planImport(csv(...lines, `40000,${openid(40000)},ok`));
     expect(plan.errorCount).toBe(4000);
     expect(plan.errors.map((e) => e.line)).toEqual(Array.from({ length: MAX_REPORTED_ERRORS }, (_, i) => i + 2));
-    expect(plan.errors[0]!.message).toBe('employee_no: 20000 appears on 2000 lines (2, 4, 6, 8, 10 and 1995 more)');
-    expect(plan.errors[1]!.message).toMatch(/^openid/);
+    expect(plan.errors[0]!.message).toBe('工号 20000 在第2、4、6、8、10行等共2000行出现，openid不同，2000行均未导入');
+    expect(plan.errors[1]!.message).toBe('openid列：「bad openid」不是有效的openid（6–64位字母、数字、_、-）；工号 30001');
     expect(plan.inputs.map((i) => i.employeeNo)).toEqual(['40000']);
   });
 
   it('plans 25,000 lines of one employee number in linear time and bounded output', () => {
     const plan = planImport(csv(...Array.from({ length: 25_000 }, (_, i) => `10086,${openid(i)},x`)));
     expect(plan.errorCount).toBe(25_000);
-    expect(plan.errors[0]!.message).toBe('employee_no: 10086 appears on 25000 lines (2, 3, 4, 5, 6 and 24995 more)');
+    expect(plan.errors[0]!.message).toBe('工号 10086 在第2、3、4、5、6行等共25000行出现，openid不同，25000行均未导入');
     expect(JSON.stringify(plan.errors).length).toBeLessThan(200_000);
   });
 });
@@ -60,13 +61,13 @@ describe('sliced planning', () => {
 describe('unterminated quotes', () => {
   it('reports the line and still imports the lines after it', () => {
     const plan = planImport(csv(`10001,${openid(1)},"never closed`, `10002,${openid(2)},乙`, `10003,${openid(3)},丙`));
-    expect(plan.errors).toEqual([{ line: 2, message: expect.stringMatching(/^quote: unterminated quote/) }]);
+    expect(plan.errors).toEqual([{ line: 2, message: '引号：此行有一个双引号（"）开始的字段没有闭合，此行未导入' }]);
     expect(plan.inputs.map((i) => i.employeeNo)).toEqual(['10002', '10003']);
   });
 
   it('says so when an open quote swallowed lines up to the next quote', () => {
     const plan = planImport(csv(`10001,${openid(1)},"never closed`, `10002,${openid(2)},乙`, `10003,${openid(3)},"王, 磊"`));
-    expect(plan.errors).toEqual([{ line: 2, message: expect.stringMatching(/^quote: a quoted field runs from line 2 to line 4/) }]);
+    expect(plan.errors).toEqual([{ line: 2, message: expect.stringMatching(/^引号：第 2 行开始的带引号字段一直延续到第 4 行/), employeeNo: '10001' }]);
   });
 });
 
@@ -87,13 +88,13 @@ describe('cells the export prefixed with a quote', () => {
 
 describe('characters that cannot be stored or seen', () => {
   it.each([
-    ['a NUL in the name', `1,${openid(1)},a\u0000b`, /^name: .*U\+0000 at character 2/],
-    ['a zero-width space in the name', `1,${openid(1)},张\u200b伟`, /^name: .*U\+200B/],
-    ['a bidi override in the employee number', `1\u202e,${openid(1)},x`, /^employeeNo: .*U\+202E/],
-    ['a C1 control in the employee number', `1\u0085,${openid(1)},x`, /^employeeNo: .*U\+0085/],
+    ['a NUL in the name', `1,${openid(1)},a\u0000b`, /^name列：「a.b」含有控制字符或不可见字符（U\+0000，第 2 个字符）；工号 1$/],
+    ['a zero-width space in the name', `1,${openid(1)},张\u200b伟`, /^name列：.*（U\+200B，第 2 个字符）；工号 1$/],
+    ['a bidi override in the employee number', `1\u202e,${openid(1)},x`, /^employee_no列：「1\u202e」含有控制字符或不可见字符（U\+202E，第 2 个字符）$/],
+    ['a C1 control in the employee number', `1\u0085,${openid(1)},x`, /^employee_no列：.*U\+0085/],
   ])('rejects the line for %s (so a dry run says what the commit would refuse)', (_what, line, message) => {
     const plan = planImport(csv(line));
-    expect(plan.errors).toEqual([{ line: 2, message: expect.stringMatching(message) }]);
+    expect(plan.errors).toEqual([expect.objectContaining({ line: 2, message: expect.stringMatching(message) })]);
     expect(plan.inputs).toEqual([]);
   });
 });

@@ -6,9 +6,11 @@ import { currentToken, signOut } from './session.js';
 export const SESSION_EXPIRED = '登录已失效或管理令牌已更换，请重新登录。';
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, retryAfter = null) {
     super(message);
     this.status = status;
+    /** Seconds from a 429's Retry-After header (null when absent or unreadable). */
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -58,12 +60,29 @@ export async function api(method, path, options = {}) {
   }
   if (!res.ok) {
     const message = data && typeof data.error === 'string' ? data.error : `HTTP ${res.status}${text && !data ? `：${text.slice(0, 200)}` : ''}`;
-    throw new ApiError(res.status, message);
+    throw new ApiError(res.status, message, res.status === 429 ? retryAfterSeconds(res.headers.get('Retry-After')) : null);
   }
   return data;
 }
 
 export const get = (path, options) => api('GET', path, options);
+
+/** Retry-After as seconds: a number of seconds or an HTTP date; null when neither. */
+function retryAfterSeconds(header) {
+  if (!header) return null;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim());
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+/** A wait the way staff say it: 45 秒, 4 分 30 秒, 1 小时 5 分. */
+export function waitText(seconds) {
+  const s = Math.max(0, Math.ceil(seconds));
+  if (s < 60) return `${s} 秒`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m} 分 ${s % 60} 秒` : `${m} 分钟`;
+  return `${Math.floor(m / 60)} 小时${m % 60 ? ` ${m % 60} 分` : ''}`;
+}
 
 /** The field an error names (`openid: …` → `openid`), to mark that input. */
 export const errorField = (err) => (err instanceof ApiError ? err.message.split(':')[0] : '');
@@ -73,7 +92,7 @@ export function errorText(err) {
     if (err.status === 0) return err.message;
     // An older bridge without this endpoint answers its generic 404.
     if (err.status === 404 && /no such admin endpoint/.test(err.message)) return '服务端尚未提供此接口（请升级桥接服务）';
-    if (err.status === 429) return '验证失败次数过多，请稍后再试';
+    if (err.status === 429) return err.retryAfter !== null && err.retryAfter !== undefined ? `验证失败次数过多，请 ${waitText(err.retryAfter)}后再试` : '验证失败次数过多，请稍后再试';
     if (err.status === 503) return `数据库暂不可用，请稍后重试（${err.message}）`;
     return `服务器返回 ${err.status}：${err.message}`;
   }

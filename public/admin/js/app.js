@@ -55,15 +55,29 @@ function useRoute() {
   return route;
 }
 
+/**
+ * After a change of view, a screen reader starts from the new view's heading (its one h1), not
+ * from wherever the link or button that led there was. The heading takes focus without becoming
+ * a tab stop (tabindex -1), and the page is not scrolled by it.
+ */
+function focusHeading() {
+  const heading = document.querySelector('#app-view main h1') || document.querySelector('#app-view main h2');
+  if (!heading) return;
+  if (!heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
+  heading.focus({ preventScroll: true });
+}
+
 function Shell({ actor, sandbox }) {
   const route = useRoute();
   const { View, nav, title, props } = resolve(route.path);
   useEffect(() => {
     document.title = `${title} · 审批消息桥`;
     window.scrollTo(0, 0);
+    focusHeading();
   }, [route]);
 
   return html`<div id="app-view">
+    <a class="skip-link" href="#main" onClick=${(ev) => { ev.preventDefault(); focusHeading(); }}>跳到主要内容</a>
     <header class="topbar">
       <div class="topbar-inner">
         <a class="brand" href="#/"><span class="logo" aria-hidden="true">审</span><span class="brand-text">审批消息桥</span></a>
@@ -79,7 +93,7 @@ function Shell({ actor, sandbox }) {
     <div id="sandbox-banner" class="banner banner-sandbox" role="status" hidden=${!sandbox}>
       <span class="tag">沙箱模式</span>未配置微信公众号凭据（WECHAT_APPID / WECHAT_SECRET），推送会被完整处理和记录，但<strong>不会向微信发送任何消息</strong>，应答均为 AA。
     </div>
-    <main class="container">
+    <main class="container" id="main">
       <${Toast} />
       <${View} key=${route.hash} ...${props} />
     </main>

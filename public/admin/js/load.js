@@ -34,8 +34,11 @@ export function useLoad(key, load) {
   return { ...result, reload: () => setRound((n) => n + 1) };
 }
 
-/** One page of a list endpoint (`{items, total}`); `filters` carries `offset`, null skips loading. */
+/**
+ * One page of a list endpoint (`{items, total}`); `filters` carries `offset` (and `limit` where the
+ * list lets the user choose its page size), null skips loading.
+ */
 export function useList(path, filters) {
   const key = filters === null ? null : `${path}?${JSON.stringify(filters)}`;
-  return useLoad(key, (signal) => get(path, { query: { ...filters, limit: PAGE_SIZE }, signal }));
+  return useLoad(key, (signal) => get(path, { query: { limit: PAGE_SIZE, ...filters }, signal }));
 }

@@ -32,10 +32,13 @@ export function useStore(store) {
 
 export const PAGE_SIZE = 20;
 
+/** The page sizes a list offers (the API's maximum is 500). */
+export const PAGE_SIZES = Object.freeze([20, 50, 100, 200]);
+
 // The only place the empty filters are spelled out: reset, query-string parsing and first load
 // all start from these.
 export const FILTER_DEFAULTS = Object.freeze({
-  employees: Object.freeze({ q: '', active: '', binding: '', offset: 0 }),
+  employees: Object.freeze({ q: '', active: '', binding: '', sort: 'updatedAt', order: 'desc', limit: PAGE_SIZE, offset: 0 }),
   messages: Object.freeze({ outcome: '', employeeNo: '', guid: '', from: '', to: '', q: '', offset: 0 }),
   audit: Object.freeze({ employeeNo: '', offset: 0 }),
 });
@@ -56,6 +59,8 @@ export function useFilters(name) {
 export function setFiltersFromQuery(name, query) {
   const next = { ...FILTER_DEFAULTS[name] };
   for (const key of Object.keys(next)) if (key !== 'offset' && query.has(key)) next[key] = query.get(key);
+  // The page, when the address carries one (a bookmarked #/messages?…&offset=40).
+  if ('offset' in next && /^\d{1,7}$/.test(query.get('offset') || '')) next.offset = Number(query.get('offset'));
   filterStores[name].set(next);
 }
 

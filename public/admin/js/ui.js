@@ -3,7 +3,7 @@
 // (or anywhere in the page) uses dangerouslySetInnerHTML.
 import { html, useLayoutEffect, useRef, useState } from '../vendor/htm-preact.js';
 import { errorText, isStatus } from './api.js';
-import { createStore, PAGE_SIZE, useStore } from './state.js';
+import { createStore, PAGE_SIZE, PAGE_SIZES, useStore } from './state.js';
 
 const STATUS_LABELS = {
   processing: ['处理中', 'info'],
@@ -73,18 +73,63 @@ export function Alert({ id, message, role }) {
   return html`<p id=${id} class="alert alert-error" role=${role} hidden=${!message}>${message || ''}</p>`;
 }
 
-export function Pager({ id, total, offset, onPage }) {
-  if (total === null) return html`<div class="pager" id=${id}></div>`;
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  const page = Math.floor(offset / PAGE_SIZE) + 1;
-  const range = total > 0 ? `，第 ${offset + 1}–${Math.min(total, offset + PAGE_SIZE)} 条` : '';
-  return html`<div class="pager" id=${id}>
+/**
+ * Brings the top of the list a pager belongs to (its `.panel`) back into view, below the sticky top
+ * bar, when it has scrolled away: after paging from the bottom, the next page starts at its top.
+ */
+export function scrollToListTop(from) {
+  const list = from && from.closest ? from.closest('.panel') || from.closest('.view') : null;
+  if (!list) return;
+  const bar = document.querySelector('.topbar');
+  const barHeight = bar ? bar.getBoundingClientRect().height : 0;
+  const top = list.getBoundingClientRect().top;
+  if (top < barHeight) window.scrollTo({ top: Math.max(0, window.scrollY + top - barHeight - 8), behavior: 'instant' });
+}
+
+/**
+ * Paging for a list of `total` rows, `limit` a page. `onLimit` adds a page-size choice and `jump`
+ * a "go to page" box; a list shows it at its top as well as at its foot when its page is long
+ * (the two are alike, so neither carries ids inside).
+ */
+export function Pager({ id, total, offset, onPage, limit = PAGE_SIZE, onLimit, sizes = PAGE_SIZES, jump, className }) {
+  const cls = className ? `pager ${className}` : 'pager';
+  if (total === null) return html`<div class=${cls} id=${id}></div>`;
+  const pages = Math.max(1, Math.ceil(total / limit));
+  const page = Math.floor(offset / limit) + 1;
+  const range = total > 0 ? `，第 ${offset + 1}–${Math.min(total, offset + limit)} 条` : '';
+  const go = (ev, target) => {
+    const el = ev.currentTarget;
+    onPage((Math.min(Math.max(target, 1), pages) - 1) * limit);
+    scrollToListTop(el);
+  };
+  const jumpTo = (ev) => {
+    ev.preventDefault();
+    const input = ev.currentTarget.elements.namedItem('page');
+    const wanted = Number.parseInt(input.value, 10);
+    if (!Number.isFinite(wanted)) {
+      input.focus();
+      return;
+    }
+    input.value = '';
+    go(ev, wanted);
+  };
+  return html`<div class=${cls} id=${id}>
     <span class="pager-total">共 ${total} 条${range}</span>
+    ${onLimit && html`<label class="pager-size">
+      <span>每页</span>
+      <select name="limit" value=${String(limit)} onChange=${(ev) => { const el = ev.currentTarget; onLimit(Number(el.value)); scrollToListTop(el); }}>
+        ${sizes.map((n) => html`<option key=${n} value=${String(n)}>${n} 条</option>`)}
+      </select>
+    </label>`}
     <span class="pager-buttons">
-      <button type="button" class="btn btn-sm" disabled=${page <= 1} onClick=${() => onPage(Math.max(0, offset - PAGE_SIZE))}>上一页</button>
-      <span>${page} / ${pages}</span>
-      <button type="button" class="btn btn-sm" disabled=${page >= pages} onClick=${() => onPage(offset + PAGE_SIZE)}>下一页</button>
+      <button type="button" class="btn btn-sm pager-prev" disabled=${page <= 1} onClick=${(ev) => go(ev, page - 1)}>上一页</button>
+      <span class="pager-page">${page} / ${pages}</span>
+      <button type="button" class="btn btn-sm pager-next" disabled=${page >= pages} onClick=${(ev) => go(ev, page + 1)}>下一页</button>
     </span>
+    ${jump && pages > 1 && html`<form class="pager-jump" onSubmit=${jumpTo}>
+      <label><span>跳至</span><input name="page" type="number" inputmode="numeric" min="1" max=${pages} placeholder=${String(page)} aria-label=${`跳至第几页（1–${pages}）`} /><span>页</span></label>
+      <button type="submit" class="btn btn-sm">跳转</button>
+    </form>`}
   </div>`;
 }
 

@@ -56,9 +56,9 @@ export function Audit() {
   const items = (data && data.items) || [];
   return html`<section id="view-audit" class="view">
     <div class="page-head">
-      <h2>操作记录</h2>
+      <h1 tabindex="-1">操作记录</h1>
     </div>
-    <form id="audit-filter" class="filters" role="search" onSubmit=${submit}>
+    <form id="audit-filter" class="filters" role="search" aria-label="查找操作记录" onSubmit=${submit}>
       <label class="field">
         <span>工号</span>
         <input ...${field('employeeNo')} id="audit-employee" type="text" autocomplete="off" />
@@ -70,7 +70,7 @@ export function Audit() {
     <${Alert} id="audit-error" message=${list.error ? `无法加载操作记录：${errorText(list.error)}` : ''} />
     <div class="panel">
       <div class="table-wrap">
-        <table class="table table-cards" id="audit-table">
+        <table class="table table-cards" id="audit-table" aria-label="操作记录">
           <thead><tr><th>时间</th><th>操作人</th><th>工号</th><th>操作</th><th>变更内容</th></tr></thead>
           <tbody>
             ${data && items.length === 0 ? emptyRow(5, '没有操作记录') : null}
@@ -87,7 +87,7 @@ export function Audit() {
           </tbody>
         </table>
       </div>
-      <${Pager} id="audit-pager" total=${data ? data.total || 0 : null} offset=${filters.offset} onPage=${(offset) => { setFilters({ ...filters, offset }); list.reload(); }} />
+      <${Pager} id="audit-pager" total=${data ? data.total || 0 : null} offset=${filters.offset} jump onPage=${(offset) => { setFilters({ ...filters, offset }); list.reload(); }} />
     </div>
   </section>`;
 }

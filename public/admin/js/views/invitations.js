@@ -322,7 +322,7 @@ export function RosterImportDialog({ onClose, onDone }) {
       <div class="field">
         <span>名单文件</span>
         <div class="file-pick">
-          <input ref=${input} id="roster-file" class="visually-hidden" type="file" accept=".csv,text/csv,text/plain" onChange=${pick} />
+          <input ref=${input} id="roster-file" class="visually-hidden" type="file" accept=".csv,.txt,.xlsx,text/csv,text/plain,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" onChange=${pick} />
           <label for="roster-file" class="btn" id="roster-pick">选择文件…</label>
           <span id="roster-file-name" class="file-name muted">${file ? `${file.name}（${Math.max(1, Math.round(file.size / 1024))} KB）` : result ? `已导入：${result.fileName}` : '未选择文件'}</span>
         </div>

@@ -19,7 +19,7 @@ const APPROVAL_LABELS = {
 const ITEM_LABELS = { projectName: '项目名称', pi: '卡主工号', cardNum: '卡号' };
 
 export const panel = (title, body) => html`<div class="panel">
-  <div class="panel-head"><h3>${title}</h3></div>
+  <div class="panel-head"><h2 class="panel-title">${title}</h2></div>
   <div class="panel-body">${body}</div>
 </div>`;
 
@@ -58,7 +58,7 @@ export function approvalSection(approval) {
   const label = (k) => ITEM_LABELS[k] || k;
   return [
     detailList(pairs),
-    html`<h4 class="part-label">${items.length ? `项目明细（${items.length} 项）` : '项目明细：无'}</h4>`,
+    html`<h3 class="part-label">${items.length ? `项目明细（${items.length} 项）` : '项目明细：无'}</h3>`,
     items.length > 0 && html`<div class="table-wrap"><table class="table table-cards">
       <thead><tr><th>#</th>${columns.map((k) => html`<th>${label(k)}</th>`)}</tr></thead>
       <tbody>${items.map((it, i) => html`<tr>${cell('#', String(i + 1))}${columns.map((k) => cell(label(k), String((it || {})[k] ?? '')))}</tr>`)}</tbody>
@@ -70,7 +70,7 @@ export function textsSection(texts) {
   if (!Array.isArray(texts) || texts.length === 0) return html`<p class="section-note">未生成发送文本</p>`;
   return texts.map((text, i) => [
     texts.length > 1 ? html`<div class="part-label">第 ${i + 1} / ${texts.length} 条</div>` : null,
-    html`<pre class="block text-msg">${String(text)}</pre>`,
+    html`<pre class="block text-msg" role="region" tabindex="0" aria-label=${texts.length > 1 ? `发送的微信文本第 ${i + 1} 条` : '发送的微信文本'}>${String(text)}</pre>`,
   ]);
 }
 

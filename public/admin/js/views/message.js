@@ -2,9 +2,11 @@ import { html, useEffect, useState } from '../../vendor/htm-preact.js';
 import { api, errorText, get, isStatus } from '../api.js';
 import { fmtTime } from '../format.js';
 import { useLoad } from '../load.js';
-import { lastResend, useStore } from '../state.js';
+import { lastResend, useFilters, useStore } from '../state.js';
 import { Alert, ackBadge, badge, cell, confirmDialog, statusBadge } from '../ui.js';
+import { ApplicantPanel } from './applicant.js';
 import { ackNote, approvalSection, attemptsTable, deliveryReportSection, detailList, panel, textsSection } from './message-parts.js';
+import { messagesAddress } from './messages.js';
 
 /** One message in full. `id` is a GUID, or with `byId` the row id of a push refused before its GUID counted. */
 export function MessageDetail({ id, byId }) {
@@ -15,10 +17,12 @@ export function MessageDetail({ id, byId }) {
   if (detail.error) {
     error = isStatus(detail.error, 404) ? `找不到${byId ? '编号' : ' GUID '}为 ${id} 的消息。` : `无法加载消息：${errorText(detail.error)}`;
   }
+  // Back to the list as it was filtered.
+  const [filters] = useFilters('messages');
   return html`<section id="view-message" class="view">
     <div class="page-head">
-      <h2>消息详情</h2>
-      <a class="btn btn-sm" href="#/messages" id="detail-back">← 返回列表</a>
+      <h1 tabindex="-1">消息详情</h1>
+      <a class="btn btn-sm" href=${messagesAddress(filters)} id="detail-back">← 返回列表</a>
     </div>
     <${Alert} id="detail-error" message=${error} />
     <div id="detail-body">
@@ -35,6 +39,14 @@ function Message({ m, failed, reload }) {
   useEffect(() => setBusy(false), [m, failed]);
 
   async function resend(force) {
+    if (!force && m.status === 'unknown') {
+      const who = m.employee && m.employee.name ? `${m.employee.name}（工号 ${m.employeeNo}）` : `工号 ${m.employeeNo || '—'}`;
+      const ok = await confirmDialog(
+        `这条消息的发送结果未知：上次调用微信接口时没有及时得到应答，微信可能已经收到并把消息送达了员工。\n再次发送可能让${who}收到重复的通知。建议先向员工确认是否已收到。确定重新发送吗？`,
+        { ok: '仍然重新发送', danger: true, title: '结果未知：确认重新发送' },
+      );
+      if (!ok) return;
+    }
     if (force) {
       const ok = await confirmDialog(`这条消息${m.status === 'sandbox' ? '在沙箱模式下处理过' : '已成功送达'}。\n确定要再次向申请人（工号 ${m.employeeNo || '—'}）发送微信消息吗？申请人会收到重复的通知。`, { ok: '强制重新发送', danger: true, title: '强制重新发送' });
       if (!ok) return;
@@ -69,8 +81,10 @@ function Message({ m, failed, reload }) {
         </div>
         <div class="resend-box">${action}</div>
       </div>
+      ${m.hint && (m.status === 'failed' || m.status === 'unknown') ? html`<p class="alert alert-info hint-box" id="detail-hint"><b>处理建议：</b>${m.hint}</p>` : null}
       <div id="resend-result" class="resend-result" aria-live="polite">${resent && resent.guid === m.guid ? resendResult(resent) : null}</div>
     </div></div>
+    <${ApplicantPanel} m=${m} reload=${reload} />
     ${panel('基本信息', detailList([
       ['接收时间', fmtTime(m.receivedAt)],
       ['更新时间', fmtTime(m.updatedAt)],
@@ -89,9 +103,9 @@ function Message({ m, failed, reload }) {
     ${panel('发送的微信文本', textsSection(m.texts))}
     ${panel('发送记录', attemptsTable(m.attempts))}
     ${report && panel('送达回执', report)}
-    ${panel('收到的报文（原样）', html`<pre class="block" id="detail-payload">${m.payload || ''}</pre>`)}
+    ${panel('收到的报文（原样）', html`<pre class="block" id="detail-payload" role="region" tabindex="0" aria-label="收到的报文（原样）">${m.payload || ''}</pre>`)}
     ${panel('返回给 ERP 的应答（最近一次推送）', [
-      m.ackXml ? html`<pre class="block" id="detail-ack">${m.ackXml}</pre>` : html`<p class="section-note">尚无应答</p>`,
+      m.ackXml ? html`<pre class="block" id="detail-ack" role="region" tabindex="0" aria-label="返回给 ERP 的应答">${m.ackXml}</pre>` : html`<p class="section-note">尚无应答</p>`,
       ackNote(m),
     ])}
     ${Array.isArray(m.related) && m.related.length > 0 && panel('同一 GUID 的其他推送记录', html`<div class="table-wrap"><table class="table table-cards">

@@ -1,5 +1,5 @@
 import { html, useEffect, useRef, useState } from '../../vendor/htm-preact.js';
-import { errorText, get, isStatus } from '../api.js';
+import { errorText, get, isStatus, waitText } from '../api.js';
 import { signIn } from '../session.js';
 import { Alert } from '../ui.js';
 
@@ -7,7 +7,18 @@ import { Alert } from '../ui.js';
 export function SignIn({ notice }) {
   const [error, setError] = useState(notice);
   const [busy, setBusy] = useState(false);
+  // After a 429: when this address may try again (Retry-After), counted down on screen.
+  const [waitUntil, setWaitUntil] = useState(null);
+  const [, tick] = useState(0);
   const input = useRef(null);
+  useEffect(() => {
+    if (waitUntil === null) return undefined;
+    const timer = setInterval(() => {
+      tick((n) => n + 1);
+      if (Date.now() >= waitUntil) clearInterval(timer);
+    }, 1000);
+    return () => clearInterval(timer);
+  }, [waitUntil]);
   useEffect(() => {
     document.title = '登录 · 审批消息桥';
     // Not the autofocus attribute: a document honours that once, and this form comes back after sign-out.
@@ -24,12 +35,20 @@ export function SignIn({ notice }) {
     }
     setBusy(true);
     setError('');
+    setWaitUntil(null);
     try {
       // login: a 401 here is a wrong token, not an expired session.
       const who = await get('/whoami', { token, login: true });
       signIn(token, who);
     } catch (err) {
-      setError(isStatus(err, 401) ? '管理令牌错误，请检查后重试。' : `登录失败：${errorText(err)}`);
+      if (isStatus(err, 429)) {
+        // Refused for this address, not for the token: a colleague with the right token still gets in.
+        const seconds = err.retryAfter ?? 60;
+        setWaitUntil(Date.now() + 1000 * seconds);
+        setError(`本机所在网络地址的登录失败次数过多，已暂时限制登录：请 ${waitText(seconds)}后再试。持有正确管理令牌的同事不受此限制，可以直接登录。`);
+      } else {
+        setError(isStatus(err, 401) ? '管理令牌错误，请检查后重试。' : `登录失败：${errorText(err)}`);
+      }
       setBusy(false);
       input.current.select();
     }
@@ -50,8 +69,15 @@ export function SignIn({ notice }) {
           placeholder="请输入管理令牌" spellcheck=${false} />
       </label>
       <${Alert} id="login-error" role="alert" message=${error} />
+      ${waitUntil !== null && html`<p id="login-wait" class="login-wait">${waitLeft(waitUntil)}</p>`}
       <button id="login-submit" type="submit" class="btn btn-primary btn-block" disabled=${busy}>${busy ? '正在验证…' : '登录'}</button>
       <p class="muted small">令牌仅保存在本浏览器标签页的会话中，关闭标签页即失效。未设置 ADMIN_TOKEN 时，令牌在服务启动日志中打印一次。</p>
     </form>
   </main>`;
+}
+
+/** The time left before this address may try again, ticking once a second. */
+function waitLeft(until) {
+  const left = Math.ceil((until - Date.now()) / 1000);
+  return left > 0 ? `剩余等待时间：${waitText(left)}` : '等待时间已过，可以重新登录。';
 }

@@ -5,6 +5,7 @@ import { listAudit } from '../db/employee-audit.js';
 import { exportCsv, planRecords, templateCsv } from './employee-import.js';
 import { allEmployees, deleteEmployee, type EmployeeSort, getEmployee, listEmployees, previewEmployees, putEmployees, putEmployee } from '../db/employees.js';
 import type { BindingStatus, WriteResult } from '../types.js';
+import { objectBody } from './body.js';
 import { badRequest, notFound } from './errors.js';
 import { employeeNoLookupProblem, employeeNoProblem, mappingFrom, nameProblem, openidProblem } from './mapping.js';
 import { boolParam, dateParam, pageOf, stringParam } from './query.js';
@@ -149,10 +150,7 @@ export function bindingParam(query: Record<string, unknown>): BindingStatus | nu
 
 /** `openid` absent keeps the stored one; null leaves the employee unbound (contract §9). */
 function parseBody(body: unknown): { openid: string | null | undefined; name: string | null; active: boolean } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body: expected a JSON object {"openid", "name", "active"}');
-  const fields = body as Record<string, unknown>;
-  const unknown = Object.keys(fields).find((key) => !['openid', 'name', 'active'].includes(key));
-  if (unknown !== undefined) throw badRequest(`${unknown}: unknown field (allowed: openid, name, active)`);
+  const fields = objectBody(body, ['openid', 'name', 'active'], '{"openid", "name", "active"}');
   const problem = openidProblem(fields.openid) ?? nameProblem(typeof fields.name === 'string' ? fields.name.trim() : fields.name);
   if (problem) throw badRequest(problem);
   if (fields.active !== undefined && typeof fields.active !== 'boolean') throw badRequest('active: must be true or false');

@@ -4,15 +4,17 @@ import { invite, DEFAULT_EXPIRES_HOURS, MAX_EXPIRES_HOURS, type InvitationView, 
 import { qrSvg } from '../binding/qr-svg.js';
 import { slipsPage, type Slip } from '../binding/slips.js';
 import type { Database } from '../db/data-source.js';
-import { getEmployee, listEmployees } from '../db/employees.js';
+import { listEmployees, namesOf } from '../db/employees.js';
 import { listInvitations, openInvitations, type InvitationStatus } from '../db/invitations.js';
 import { QrCodeError } from '../wechat/qrcode.js';
 import { requireAdmin } from './auth.js';
 import { unprefixCell } from './csv.js';
 import { actorOf, bindingParam, MAX_IMPORT_BYTES } from './employees.js';
+import { objectBody } from './body.js';
+import { mapBounded } from './bounded.js';
 import { badRequest, HttpError } from './errors.js';
 import { employeeNoProblem, nameProblem } from './mapping.js';
-import { printLink, verifyPrintLink } from './print-link.js';
+import { employeeNosOf, printLink, verifyPrintLink } from './print-link.js';
 import { fieldOfHeader, readUpload } from './spreadsheet.js';
 import { boolParam, pageOf, stringParam } from './query.js';
 
@@ -41,14 +43,14 @@ export function invitationsApi(options: InvitationsOptions): Router {
     const employeeNo = String(req.params.employeeNo ?? '').trim();
     const problem = employeeNoProblem(employeeNo);
     if (problem) throw badRequest(problem);
-    const body = objectBody(req.body, ['name', 'expiresInHours']);
+    const body = objectBody(req.body ?? {}, ['name', 'expiresInHours'], '(name, expiresInHours)');
     const name = body.name === undefined || body.name === null ? null : nameOf(body.name);
     const created = await inviting(() => invite(db, options.makeQr, employeeNo, { name, expiresInHours: hoursOf(body.expiresInHours), actor: actorOf(res.locals), withSvg: true }));
     res.status(201).json({ ...created, printUrl: printLink(adminTokens, [employeeNo]) });
   });
 
   router.post('/invitations', async (req, res) => {
-    const body = objectBody(req.body, ['employeeNos', 'filter', 'expiresInHours']);
+    const body = objectBody(req.body ?? {}, ['employeeNos', 'filter', 'expiresInHours'], '(employeeNos, filter, expiresInHours)');
     const expiresInHours = hoursOf(body.expiresInHours);
     const employeeNos = body.employeeNos !== undefined ? (body.filter === undefined ? listOf(body.employeeNos) : bothGiven()) : await matching(db, body.filter);
     const result = await inviteMany(options, employeeNos.map((employeeNo) => ({ employeeNo, name: null })), expiresInHours, actorOf(res.locals));
@@ -59,7 +61,8 @@ export function invitationsApi(options: InvitationsOptions): Router {
     const expiresInHours = hoursOf(queryHours(req));
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const { people, errors } = await readHrList(body, req.get('content-type'));
-    const before = new Set((await Promise.all(people.map((p) => getEmployee(db, p.employeeNo)))).flatMap((e) => (e ? [e.employeeNo] : [])));
+    // One query for the whole list: who exists already (the rest are created by their invitation).
+    const before = await namesOf(db, people.map((p) => p.employeeNo));
     const result = await inviteMany(options, people, expiresInHours, actorOf(res.locals));
     res.status(201).json({
       created: result.items.filter((i) => !before.has(i.employeeNo)).length,
@@ -77,7 +80,7 @@ export function invitationsApi(options: InvitationsOptions): Router {
   });
 
   router.post('/invitations/print-link', (req, res) => {
-    const body = objectBody(req.body, ['employeeNos']);
+    const body = objectBody(req.body ?? {}, ['employeeNos'], '(employeeNos)');
     res.json({ url: printLink(adminTokens, listOf(body.employeeNos)) });
   });
 
@@ -100,15 +103,15 @@ export function printPage(options: InvitationsOptions): Router {
     res.status(403).type('text/plain; charset=utf-8').send('打印链接无效或已过期（5分钟内有效），请回到管理页面重新打开打印。');
   };
   router.get('/invitations/print', signedOrBearer, async (req, res) => {
-    const employeeNos = (res.locals.employeeNos as string[] | undefined) ?? employeesOf(req.query as Record<string, unknown>);
+    const employeeNos = (res.locals.employeeNos as string[] | undefined) ?? (employeeNosOf((req.query as Record<string, unknown>).e) ?? []);
     const invitations = await openInvitations(options.db, employeeNos);
     const byNo = new Map(invitations.map((i) => [i.employeeNo, i]));
+    const names = await namesOf(options.db, invitations.map((i) => i.employeeNo));
     const slips: Slip[] = [];
     for (const employeeNo of employeeNos) {
       const invitation = byNo.get(employeeNo);
       if (!invitation) continue;
-      const employee = await getEmployee(options.db, employeeNo);
-      slips.push({ employeeNo, name: employee?.name ?? '', code: invitation.code, expiresAt: invitation.expiresAt, svg: invitation.qrUrl === null ? null : await qrSvg(invitation.qrUrl) });
+      slips.push({ employeeNo, name: names.get(employeeNo) ?? '', code: invitation.code, expiresAt: invitation.expiresAt, svg: invitation.qrUrl === null ? null : await qrSvg(invitation.qrUrl) });
     }
     res.type('text/html; charset=utf-8').send(slipsPage(slips, employeeNos.filter((no) => !byNo.has(no))));
   });
@@ -122,24 +125,16 @@ interface Person {
 }
 
 async function inviteMany(options: InvitationsOptions, people: Person[], expiresInHours: number, actor: string) {
-  const items: InvitationView[] = [];
-  const errors: Array<{ employeeNo: string; error: string }> = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < people.length) {
-      const person = people[next++]!;
-      try {
-        items.push(await inviting(() => invite(options.db, options.makeQr, person.employeeNo, { name: person.name, expiresInHours, actor, withSvg: false })));
-      } catch (err) {
-        if (!(err instanceof HttpError)) throw err;
-        errors.push({ employeeNo: person.employeeNo, error: err.message });
-      }
+  type Invited = { item: InvitationView } | { error: { employeeNo: string; error: string } };
+  const results = await mapBounded(people, BULK_CONCURRENCY, async (person): Promise<Invited> => {
+    try {
+      return { item: await inviting(() => invite(options.db, options.makeQr, person.employeeNo, { name: person.name, expiresInHours, actor, withSvg: false })) };
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      return { error: { employeeNo: person.employeeNo, error: err.message } };
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(BULK_CONCURRENCY, people.length) }, worker));
-  const order = new Map(people.map((p, i) => [p.employeeNo, i]));
-  items.sort((a, b) => order.get(a.employeeNo)! - order.get(b.employeeNo)!);
-  return { items, errors };
+  });
+  return { items: results.flatMap((r) => ('item' in r ? [r.item] : [])), errors: results.flatMap((r) => ('error' in r ? [r.error] : [])) };
 }
 
 /** WeChat could not make the QR code: nothing was written; say why (40164: IP not whitelisted, …). */
@@ -179,18 +174,6 @@ function listOf(value: unknown): string[] {
   return list;
 }
 
-function employeesOf(query: Record<string, unknown>): string[] {
-  const e = query.e;
-  return typeof e === 'string' ? [e] : Array.isArray(e) ? e.filter((v): v is string => typeof v === 'string') : [];
-}
-
-function objectBody(body: unknown, allowed: string[]): Record<string, unknown> {
-  const value: unknown = body ?? {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest(`body: expected a JSON object (${allowed.join(', ')})`);
-  const unknown = Object.keys(value).find((k) => !allowed.includes(k));
-  if (unknown !== undefined) throw badRequest(`${unknown}: unknown field (allowed: ${allowed.join(', ')})`);
-  return value as Record<string, unknown>;
-}
 
 function hoursOf(value: unknown): number {
   if (value === undefined || value === null) return DEFAULT_EXPIRES_HOURS;

@@ -6,6 +6,8 @@ import type { EmployeeRecord, MessageRow } from '../types.js';
 import { tokenStatus } from '../db/wechat-tokens.js';
 import type { ResendResult } from '../push/resend.js';
 import { actorOf } from './employees.js';
+import { objectBody } from './body.js';
+import { mapBounded } from './bounded.js';
 import { badRequest, conflict, notFound } from './errors.js';
 import { toDetail, toSummary } from './message-views.js';
 import { dateParam, pageOf, stringParam, textProblem } from './query.js';
@@ -42,7 +44,7 @@ export function messagesRouter(db: Database, resend: Resend): Router {
   });
 
   router.post('/resend', async (req, res) => {
-    const body = objectBody(req.body);
+    const body = objectBody(req.body ?? {}, ['guids', 'filter', 'force'], '{"guids": [...]} or {"filter": {...}}, and "force"');
     const force = body.force ?? false;
     if (typeof force !== 'boolean') throw badRequest('force: must be true or false');
     const guids = body.guids !== undefined ? (body.filter === undefined ? guidList(body.guids) : both()) : await matchingGuids(db, body.filter);
@@ -51,11 +53,8 @@ export function messagesRouter(db: Database, resend: Resend): Router {
   });
 
   router.post('/:guid/resend', async (req, res) => {
-    const body: unknown = req.body ?? {};
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body: expected a JSON object {"force": false}');
-    const unknown = Object.keys(body).find((key) => key !== 'force');
-    if (unknown !== undefined) throw badRequest(`${unknown}: unknown field (allowed: force)`);
-    const force = (body as { force?: unknown }).force ?? false;
+    const body = objectBody(req.body ?? {}, ['force'], '{"force": false}');
+    const force = body.force ?? false;
     if (typeof force !== 'boolean') throw badRequest('force: must be true or false');
     const result = await resend(guidOf(req.params), force, actorOf(res.locals));
     if (result.kind === 'not-found') throw notFound('guid: no message with this GUID');
@@ -92,29 +91,11 @@ type BulkItem = { guid: string; ackCode: string; reason: string } | { guid: stri
 
 /** Each GUID resent by the rules of one resend, a few at a time, every result reported in order. */
 async function resendAll(guids: string[], force: boolean, actor: string, resend: Resend): Promise<BulkItem[]> {
-  const items: BulkItem[] = new Array(guids.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < guids.length) {
-      const i = next++;
-      const guid = guids[i]!;
-      const result = await resend(guid, force, actor);
-      items[i] =
-        result.kind === 'done'
-          ? { guid, ackCode: result.ackCode, reason: result.reason }
-          : { guid, error: result.kind === 'not-found' ? 'guid: no message with this GUID' : result.message };
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(RESEND_CONCURRENCY, guids.length) }, worker));
-  return items;
-}
-
-function objectBody(body: unknown): Record<string, unknown> {
-  const value: unknown = body ?? {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest('body: expected a JSON object {"guids": [...]} or {"filter": {...}}, and "force"');
-  const unknown = Object.keys(value).find((k) => !['guids', 'filter', 'force'].includes(k));
-  if (unknown !== undefined) throw badRequest(`${unknown}: unknown field (allowed: guids, filter, force)`);
-  return value as Record<string, unknown>;
+  return mapBounded(guids, RESEND_CONCURRENCY, async (guid): Promise<BulkItem> => {
+    const result = await resend(guid, force, actor);
+    if (result.kind === 'done') return { guid, ackCode: result.ackCode, reason: result.reason };
+    return { guid, error: result.kind === 'not-found' ? 'guid: no message with this GUID' : result.message };
+  });
 }
 
 function both(): never {

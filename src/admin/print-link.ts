@@ -27,10 +27,15 @@ export function printLink(credentials: AdminCredential[], employeeNos: string[],
   return `${PRINT_PATH}?${query.toString()}`;
 }
 
+/** The `e` parameters of a print link (one per employee); null when they are not all text. */
+export function employeeNosOf(e: unknown): string[] | null {
+  return typeof e === 'string' ? [e] : Array.isArray(e) && e.every((v) => typeof v === 'string') ? (e as string[]) : null;
+}
+
 /** The employee numbers a signed link names; null when the signature is wrong or the link expired. */
 export function verifyPrintLink(credentials: AdminCredential[], query: Record<string, unknown>, now = Date.now()): string[] | null {
   const { e, expires, sig } = query;
-  const employeeNos = typeof e === 'string' ? [e] : Array.isArray(e) && e.every((v) => typeof v === 'string') ? (e as string[]) : null;
+  const employeeNos = employeeNosOf(e);
   if (employeeNos === null || typeof expires !== 'string' || typeof sig !== 'string' || !/^\d{1,12}$/.test(expires)) return null;
   if (Number(expires) < now / 1000) return null;
   const expected = Buffer.from(signatureOf(keyOf(credentials), employeeNos, Number(expires)), 'hex');

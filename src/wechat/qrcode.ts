@@ -1,5 +1,5 @@
 import type { CallResult, WechatApi } from './api.js';
-import { TokenError, type TokenProvider } from './token.js';
+import { TOKEN_ERRCODES, TokenError, type TokenProvider } from './token.js';
 
 // Temporary parameterised QR codes (contract §9): POST /cgi-bin/qrcode/create with a string scene.
 // Scanning one makes WeChat call us back with the scene (subscribe `qrscene_<scene>`, or SCAN).
@@ -24,7 +24,6 @@ interface CreateBody {
   action_info: { scene: { scene_str: string } };
 }
 
-const TOKEN_ERRCODES = new Set([40001, 40014, 42001]);
 const PATH = '/cgi-bin/qrcode/create';
 
 /** Why no QR code: WeChat's errcode, or (errcode null) the network or an unreadable answer. */

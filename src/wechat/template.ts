@@ -4,7 +4,8 @@ import type { Channel, Delivery, Notice } from '../push/deliver.js';
 import type { DeliveryAttempt } from '../types.js';
 import type { CallResult, WechatApi } from './api.js';
 import { templateData, templateUrl, type TemplateField } from './template-fields.js';
-import { TokenError, type TokenProvider } from './token.js';
+import { attemptOf, classify, outOfTime, tokenFailure, unreachable, type AttemptBase, type Outcome, type Step } from './send-rules.js';
+import { TOKEN_ERRCODES, type TokenProvider } from './token.js';
 
 // The template channel (contract §10): one template message per notice through
 // POST /cgi-bin/message/template/send, with the retry rules of contract §5 and one exception.
@@ -22,17 +23,6 @@ export interface TemplateChannelConfig {
   maxRetries: number;
 }
 
-type Outcome = Delivery['outcome'];
-type Step =
-  /** `unsent`: nothing reached WeChat this time (no token, no time left), so it says nothing about delivery. */
-  | { kind: 'done'; outcome: Outcome; unsent?: true }
-  /** -1, HTTP 5xx, not sent: retried with backoff up to maxRetries. */
-  | { kind: 'retryable'; cause: string; outcome: Outcome }
-  /** The answer was lost after the request may have reached WeChat. */
-  | { kind: 'maybe-sent'; outcome: Outcome }
-  | { kind: 'token-rejected'; token: string; outcome: Outcome };
-
-const TOKEN_ERRCODES = new Set([40001, 40014, 42001]);
 const BACKOFF_BASE_MS = 200;
 /** A timeout shorter than this is no attempt at all. */
 const MIN_ATTEMPT_MS = 50;
@@ -117,22 +107,19 @@ export class TemplateChannel implements Channel {
   }
 
   private async attempt(body: TemplateBody, deadline: number, attempts: DeliveryAttempt[], state: SendState): Promise<Step> {
-    const at = new Date().toISOString();
+    const base: AttemptBase = { at: new Date().toISOString(), channel: 'template', part: 0 };
     const replacing = state.replacing;
     state.replacing = null;
     let token: string;
     try {
       token = replacing === null ? await this.tokens.get() : await this.tokens.getReplacing(replacing);
     } catch (err) {
-      return tokenFailure(err, at, attempts);
+      return tokenFailure(err, base, attempts);
     }
     const timeout = Math.min(this.config.timeoutMs, deadline - Date.now());
-    if (timeout < MIN_ATTEMPT_MS) {
-      attempts.push({ at, channel: 'template', part: 0, ms: 0, error: '处理时限已到，未发送' });
-      return { kind: 'done', outcome: unreachable('处理超时', false), unsent: true };
-    }
+    if (timeout < MIN_ATTEMPT_MS) return outOfTime(base, attempts);
     const result = await this.api.post(PATH, { access_token: token }, body, timeout);
-    attempts.push({ ...attemptOf(result, at), templateData: body.data });
+    attempts.push({ ...templateAttemptOf(result, base), templateData: body.data });
     return classify(result, token);
   }
 }
@@ -153,44 +140,10 @@ function finalOutcome(step: Step, state: SendState): Outcome {
   return outcome;
 }
 
-function classify(result: CallResult, token: string): Step {
-  if (result.kind === 'maybe-sent') return { kind: 'maybe-sent', outcome: unreachable(result.error, true) };
-  if (result.kind === 'not-sent') return { kind: 'retryable', cause: 'not_sent', outcome: unreachable(result.error, false) };
-  if (result.httpStatus >= 500) return { kind: 'retryable', cause: 'http_5xx', outcome: unreachable(`HTTP ${result.httpStatus}`, false) };
-  const errcode = result.json?.errcode;
-  // An answer we cannot read may still mean WeChat took the message: like a lost answer.
-  if (typeof errcode !== 'number') return { kind: 'maybe-sent', outcome: unreachable(`无法识别的应答（HTTP ${result.httpStatus}）`, true) };
-  if (errcode === 0) return { kind: 'done', outcome: { code: 'DELIVERED' } };
-  const rejected = { code: 'WECHAT_REJECTED' as const, errcode, errmsg: String(result.json?.errmsg ?? '') };
-  if (TOKEN_ERRCODES.has(errcode)) return { kind: 'token-rejected', token, outcome: rejected };
-  if (errcode === -1) return { kind: 'retryable', cause: 'errcode_-1', outcome: rejected };
-  return { kind: 'done', outcome: rejected };
-}
-
-/** A token that cannot be had means nothing was sent: network trouble is retried like a send, an errcode is final. */
-function tokenFailure(err: unknown, at: string, attempts: DeliveryAttempt[]): Step {
-  if (!(err instanceof TokenError)) {
-    attempts.push({ at, channel: 'template', part: 0, ms: 0, error: `access_token不可用：${err instanceof Error ? err.message : String(err)}` });
-    return { kind: 'retryable', cause: 'token_unavailable', outcome: unreachable('access_token不可用', false) };
-  }
-  const { result } = err;
-  attempts.push({ ...attemptOf(result, at), error: err.message });
-  if (result.kind === 'answered' && typeof result.json?.errcode === 'number' && result.json.errcode !== -1) {
-    return { kind: 'done', outcome: { code: 'WECHAT_REJECTED', errcode: result.json.errcode, errmsg: String(result.json.errmsg ?? '') }, unsent: true };
-  }
-  return { kind: 'retryable', cause: 'token_unavailable', outcome: unreachable(err.message, false) };
-}
-
-function unreachable(detail: string, maybeDelivered: boolean) {
-  return { code: 'WECHAT_UNREACHABLE' as const, detail, maybeDelivered };
-}
-
-function attemptOf(result: CallResult, at: string): DeliveryAttempt {
-  if (result.kind !== 'answered') return { at, channel: 'template', part: 0, ms: result.ms, error: result.error };
-  const attempt: DeliveryAttempt = { at, channel: 'template', part: 0, ms: result.ms, httpStatus: result.httpStatus };
-  if (typeof result.json?.errcode === 'number') attempt.errcode = result.json.errcode;
-  if (result.json?.errmsg !== undefined) attempt.errmsg = String(result.json.errmsg);
-  const msgid = msgidOf(result.text);
+/** A template attempt also keeps WeChat's msgid, to match the delivery report to it. */
+function templateAttemptOf(result: CallResult, base: AttemptBase): DeliveryAttempt {
+  const attempt = attemptOf(result, base);
+  const msgid = result.kind === 'answered' ? msgidOf(result.text) : null;
   if (msgid !== null) attempt.msgid = msgid;
   return attempt;
 }

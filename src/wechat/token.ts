@@ -18,6 +18,9 @@ const USABLE_UNTIL_MS = 30_000;
 /** WeChat's stable_token keeps returning the same token near expiry; don't ask again more often than this. */
 const MIN_REFETCH_INTERVAL_MS = 30_000;
 
+/** errcodes that mean WeChat refused the access token itself (contract §5): drop it if current, get another, retry once. */
+export const TOKEN_ERRCODES: ReadonlySet<number> = new Set([40001, 40014, 42001]);
+
 export class TokenError extends Error {
   constructor(
     readonly result: CallResult,

@@ -193,3 +193,17 @@ export function ConfirmHost() {
     </form>
   <//>`;
 }
+
+/** Hands a file made in the page (or fetched with the token) to the browser as a download. */
+export function saveFile(blob, name) {
+  const href = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = href;
+  a.download = name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // Revoked later, not now: the browser may still be reading it for the download.
+  setTimeout(() => URL.revokeObjectURL(href), 10_000);
+}

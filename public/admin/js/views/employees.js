@@ -5,7 +5,7 @@ import { fmtTime, today } from '../format.js';
 import { useList } from '../load.js';
 import { session } from '../session.js';
 import { useFilters, useStore } from '../state.js';
-import { Alert, Pager, badge, cell, confirmDialog, emptyRow, toast, useDraft } from '../ui.js';
+import { Alert, Pager, badge, cell, confirmDialog, emptyRow, saveFile, toast, useDraft } from '../ui.js';
 import { EmployeeDialog } from './employee-dialog.js';
 import { ImportDialog } from './import-dialog.js';
 import { BatchInviteDialog, InviteDialog, RosterImportDialog, describeFilters } from './invitations.js';
@@ -273,16 +273,7 @@ async function download(filters) {
   const disposition = res.headers.get('content-disposition') || '';
   const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
   const name = match ? decodeURIComponent(match[1]) : `employees-${today()}.csv`;
-  const href = URL.createObjectURL(new Blob([blob], { type: 'text/csv;charset=utf-8' }));
-  const a = document.createElement('a');
-  a.href = href;
-  a.download = name;
-  a.hidden = true;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  // Revoked later, not now: the browser may still be reading it for the download.
-  setTimeout(() => URL.revokeObjectURL(href), 10_000);
+  saveFile(new Blob([blob], { type: 'text/csv;charset=utf-8' }), name);
   const rows = count !== null && /^\d+$/.test(count) ? `${count} 名员工` : '员工';
   toast(`已导出 ${rows}（${describeFilters(filters)}）：${name}`);
 }

@@ -1,6 +1,6 @@
 import { html, useRef, useState } from '../../vendor/htm-preact.js';
 import { api, errorText, isStatus } from '../api.js';
-import { Alert, Dialog, toast } from '../ui.js';
+import { Alert, Dialog, saveFile, toast } from '../ui.js';
 
 export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
@@ -274,28 +274,15 @@ export function errorReportCsv(errors, errorCount) {
 
 function downloadErrorReport(errors, errorCount, fileName) {
   const base = String(fileName || '导入').replace(/\.[^.]*$/, '');
-  save(new Blob([errorReportCsv(errors, errorCount)], { type: 'text/csv;charset=utf-8' }), `${base}-错误报告.csv`);
+  saveFile(new Blob([errorReportCsv(errors, errorCount)], { type: 'text/csv;charset=utf-8' }), `${base}-错误报告.csv`);
 }
 
 /** Fetched with the bearer header (a plain link could not send it), then saved from a blob. */
 async function downloadTemplate() {
   try {
     const res = await api('GET', '/employees/import-template', { raw: true });
-    save(new Blob([await res.blob()], { type: 'text/csv;charset=utf-8' }), '员工绑定导入模板.csv');
+    saveFile(new Blob([await res.blob()], { type: 'text/csv;charset=utf-8' }), '员工绑定导入模板.csv');
   } catch (err) {
     if (!isStatus(err, 401)) toast(`下载模板失败：${errorText(err)}`, 'error');
   }
-}
-
-function save(blob, name) {
-  const href = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = href;
-  a.download = name;
-  a.hidden = true;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  // Revoked later, not now: the browser may still be reading it for the download.
-  setTimeout(() => URL.revokeObjectURL(href), 10_000);
 }

@@ -164,8 +164,8 @@ export function systemCpuSeconds(pid: number): number {
   return stat ? stat.system / clkTck() : 0;
 }
 
-/** CPU time of a process and all its descendants (live ones, plus those already reaped), in seconds. */
-export function treeCpuSeconds(rootPid: number): number {
+/** Every process on the machine by pid, with its parent: one read of /proc. */
+function processTable(): { stats: Map<number, ProcStat>; byParent: Map<number, number[]> } {
   const byParent = new Map<number, number[]>();
   const stats = new Map<number, ProcStat>();
   for (const entry of readdirSync('/proc')) {
@@ -177,16 +177,43 @@ export function treeCpuSeconds(rootPid: number): number {
     siblings.push(Number(entry));
     byParent.set(stat.ppid, siblings);
   }
-  let ticks = 0;
+  return { stats, byParent };
+}
+
+/** A process and its live descendants (a clustered bridge: the primary and its workers). */
+export function processTree(rootPid: number): number[] {
+  const { stats, byParent } = processTable();
+  const out: number[] = [];
   const stack = [rootPid];
   for (let guard = 0; stack.length > 0 && guard < 100_000; guard++) {
     const pid = stack.pop()!;
-    const stat = stats.get(pid);
-    if (!stat) continue;
-    ticks += stat.own + stat.children;
+    if (!stats.has(pid)) continue;
+    out.push(pid);
     stack.push(...(byParent.get(pid) ?? []));
   }
+  return out;
+}
+
+/** CPU time of a process and all its descendants (live ones, plus those already reaped), in seconds. */
+export function treeCpuSeconds(rootPid: number): number {
+  const { stats } = processTable();
+  let ticks = 0;
+  for (const pid of processTree(rootPid)) {
+    const stat = stats.get(pid);
+    if (stat) ticks += stat.own + stat.children;
+  }
   return ticks / clkTck();
+}
+
+/** Kernel-mode CPU time of a process and its live descendants, in seconds. */
+export function treeSystemCpuSeconds(rootPid: number): number {
+  return processTree(rootPid).reduce((sum, pid) => sum + systemCpuSeconds(pid), 0);
+}
+
+/** The largest `field` of any one process of the tree, in kB (the targets are per process). */
+export function treeMaxKb(rootPid: number, field: 'VmRSS' | 'VmHWM'): number | null {
+  const values = processTree(rootPid).map((pid) => statusKb(pid, field) ?? 0);
+  return values.length === 0 ? null : Math.max(...values);
 }
 
 /** Busy and total CPU time of the whole machine (all cores), in seconds, from /proc/stat. */
@@ -206,11 +233,13 @@ export function postmasterPid(clusterDir: string): number | null {
   return Number.isInteger(pid) && pid > 0 ? pid : null;
 }
 
-/** Samples VmRSS of a process every `intervalMs` and keeps the maximum. */
+/** Samples VmRSS of each process of a tree (as it was at the start) every `intervalMs` and keeps the largest. */
 export function rssSampler(pid: number, intervalMs = 100): { stop(): number } {
-  let maxKb = statusKb(pid, 'VmRSS') ?? 0;
+  const pids = processTree(pid);
+  const sample = (): number => Math.max(0, ...pids.map((p) => statusKb(p, 'VmRSS') ?? 0));
+  let maxKb = sample();
   const timer = setInterval(() => {
-    const kb = statusKb(pid, 'VmRSS');
+    const kb = sample();
     if (kb !== null && kb > maxKb) maxKb = kb;
   }, intervalMs);
   return {

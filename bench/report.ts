@@ -52,7 +52,9 @@ export interface ScenarioReport {
   wechatCallMs: { p50: number; p99: number } | null;
   deliveredByFake: number | null;
   tokenFetches: number | null;
-  db: { rows: number; byStatus: Record<string, number>; deliveredRows: number; commitsPerPush: number } | null;
+  /** Bridge scenarios: worker processes serving (1: not clustered). */
+  workers?: number;
+  db: { rows: number; byStatus: Record<string, number>; deliveredRows: number; commitsPerPush: number; statementsPerPush: number | null } | null;
   peakRssMb: number;
   peakRssSampledMb: number;
   /** VmRSS of the bridge once started and the employees bound, before any push. */
@@ -98,9 +100,10 @@ export function machineLines(m: Machine): string[] {
 }
 
 export function table(rows: ScenarioReport[]): string[] {
-  const header = ['scenario', 'conns', 'pushes/s', 'p50 ms', 'p99 ms', 'errors', 'AA', 'delivered', 'peak RSS', 'CPU% bridge/pg/fake/load/other', 'target'];
+  const header = ['scenario', 'workers', 'conns', 'pushes/s', 'p50 ms', 'p99 ms', 'errors', 'AA', 'delivered', 'stmt/push', 'commit/push', 'peak RSS', 'CPU% bridge/pg/fake/load/other', 'target'];
   const body = rows.map((r) => [
     r.name,
+    r.workers === undefined ? '-' : String(r.workers),
     r.rate === null ? String(r.connections) : `${r.connections} @${r.rate}/s`,
     r.pushesPerSec.toFixed(1),
     r.latencyMs.p50.toFixed(1),
@@ -108,6 +111,8 @@ export function table(rows: ScenarioReport[]): string[] {
     String(r.errors),
     String(r.aa),
     r.deliveredByFake === null ? '-' : String(r.deliveredByFake),
+    r.db?.statementsPerPush === null || r.db?.statementsPerPush === undefined ? '-' : String(r.db.statementsPerPush),
+    r.db ? String(r.db.commitsPerPush) : '-',
     `${r.peakRssMb.toFixed(0)} MB`,
     `${r.cpu.bridge.toFixed(0)}/${r.cpu.postgres.toFixed(0)}/${r.cpu.fakeWechat.toFixed(0)}/${r.cpu.loadGenerator.toFixed(0)}/${r.cpu.others.toFixed(0)}`,
     r.target,
@@ -115,6 +120,24 @@ export function table(rows: ScenarioReport[]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)];
+}
+
+/** Per scenario, pushes/s by worker count, relative to one worker. */
+export function scalingTable(rows: ScenarioReport[]): string[] {
+  const bridgeRows = rows.filter((r) => r.server === 'bridge');
+  const counts = [...new Set(bridgeRows.map((r) => r.workers ?? 1))].sort((a, b) => a - b);
+  const out = [`scaling (pushes/s, p99 ms, × one worker; statements and commits per push) — workers: ${counts.join(', ')}`];
+  for (const name of [...new Set(bridgeRows.map((r) => r.name))]) {
+    const one = bridgeRows.find((r) => r.name === name && (r.workers ?? 1) === 1);
+    const cells = counts.map((n) => {
+      const r = bridgeRows.find((x) => x.name === name && (x.workers ?? 1) === n);
+      if (!r) return `${n}: -`;
+      const factor = one ? ` ×${(r.pushesPerSec / one.pushesPerSec).toFixed(2)}` : '';
+      return `${n}: ${r.pushesPerSec.toFixed(1)}/s p99 ${r.latencyMs.p99.toFixed(0)}${factor} (${r.db?.statementsPerPush ?? '?'} stmt, ${r.db?.commitsPerPush ?? '?'} commit)`;
+    });
+    out.push(`  ${name.padEnd(16)} ${cells.join('   ')}`);
+  }
+  return out;
 }
 
 export function checkLines(rows: ScenarioReport[]): string[] {

@@ -19,7 +19,12 @@ export interface AppOptions {
   callback: CallbackRouteOptions | null;
   makeQr: QrMaker;
   features: AdminOptions['features'];
+  /** A cluster worker's /metrics: the whole bridge's, from the primary. Absent: this process's registry. */
+  metricsText?: MetricsText;
 }
+
+/** The Prometheus text for /metrics; null when it could not be had in time. */
+export type MetricsText = () => Promise<string | null>;
 
 const ADMIN_PAGE_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
@@ -50,7 +55,13 @@ export function createApp(options: AppOptions): express.Express {
   });
 
   app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    const text = options.metricsText ? await options.metricsText() : await metrics.registry.metrics();
+    if (text === null) {
+      // A partial scrape would look like counters going down; better none, which Prometheus marks as a failed scrape.
+      res.status(503).type('text/plain').send('metrics unavailable: the bridge\'s primary process did not collect the workers\' metrics in time; try again\n');
+      return;
+    }
+    res.type(metrics.registry.contentType).send(text);
   });
 
   // The address people type: the admin page.

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parseAesKeys } from './callback/crypto.js';
 import { DEFAULT_MAX_PARTS } from './push/split.js';
@@ -37,6 +38,8 @@ export interface Config {
   requestTimeoutMs: number;
   logLevel: string;
   shutdownGraceMs: number;
+  /** Processes serving the port(s); above 1, a primary process runs them (cluster.ts). */
+  workers: number;
 }
 
 export interface Cidr {
@@ -97,6 +100,9 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/** Far above any core count this runs on; a typo such as 800 is caught rather than forking 800 processes. */
+const MAX_WORKERS = 256;
+
 export function loadConfig(env: Env = process.env): Config {
   const get = (name: string): string | undefined => {
     const value = env[name]?.trim();
@@ -151,6 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 20000, 1000, 300000),
     logLevel: logLevel(get('LOG_LEVEL') ?? 'info'),
     shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 15000, 0, 120000),
+    workers: int('WORKERS', Math.min(availableParallelism(), MAX_WORKERS), 1, MAX_WORKERS),
   };
 }
 

@@ -1,17 +1,15 @@
+import cluster from 'node:cluster';
+import { runWorker, startPrimary } from './cluster.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createLogger, type Logger } from './log.js';
-import { startService, type Service } from './service.js';
+import { EXIT, exitOnCrash, fail, stopControl, stopOnSignals, type Stoppable } from './lifecycle.js';
+import { createLogger } from './log.js';
+import { startService } from './service.js';
 
-// `npm start`: read the configuration, start the service, stop cleanly on SIGINT/SIGTERM.
+// `npm start`: read the configuration, start the bridge, stop cleanly on SIGINT/SIGTERM/SIGHUP.
+// WORKERS=1: this process is the bridge. Above 1: this process is the primary that prepares the
+// database and runs the workers (cluster.ts), and each worker enters here too.
 // Exit codes: 0 after a clean stop, 1 when start-up fails, the bridge crashes or stopping fails,
 // 2 for a configuration error. Start-up failures print one line on stderr, never a stack trace.
-
-const EXIT = { ok: 0, failed: 1, config: 2 } as const;
-
-function fail(code: number, line: string): never {
-  console.error(line.replace(/\s+/g, ' ').trim());
-  process.exit(code);
-}
 
 function readConfig(): Config {
   try {
@@ -22,72 +20,45 @@ function readConfig(): Config {
   }
 }
 
-/**
- * Signal handlers go in before anything starts: a SIGTERM that arrives while the service is still
- * starting (its port may already answer) must not kill node by default and orphan its Postgres.
- * Such a signal stops the service as soon as it is up.
- */
-function onSignals(log: Logger): (service: Service) => void {
-  let signal: string | null = null;
-  let running: Service | null = null;
-  const shutdown = (service: Service): void => {
-    log.info({ signal }, 'shutting down: finishing in-flight pushes');
-    service.stop().then(
-      () => {
-        log.info('stopped');
-        process.exit(EXIT.ok);
-      },
-      (err: unknown) => {
-        log.error({ err }, 'error while stopping');
-        process.exit(EXIT.failed);
-      },
-    );
-  };
-  for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(name, () => {
-      if (signal !== null) return;
-      signal = name;
-      if (running) shutdown(running);
-      else log.info({ signal }, 'signal during start-up: stopping as soon as the bridge is up');
-    });
-  }
-  return (service) => {
-    running = service;
-    if (signal !== null) shutdown(service);
-  };
-}
-
 const config = readConfig();
 const log = createLogger(config.logLevel);
-const started = performance.now();
-const serviceUp = onSignals(log);
 
-// A crash still exits non-zero and still stops the embedded Postgres (its process-exit hook).
-process.on('uncaughtException', (err) => {
-  log.fatal({ err }, 'bridge crashed');
-  process.exit(EXIT.failed);
-});
+if (cluster.isWorker) {
+  await runWorker(config, log);
+} else {
+  const started = performance.now();
+  const control = stopControl(log);
+  stopOnSignals(control);
+  exitOnCrash(log);
 
-if (config.wechat.mode === 'sandbox') {
-  log.warn(
-    '*** SANDBOX MODE: WECHAT_APPID and WECHAT_SECRET are not set. Every push is processed and recorded, ' +
-      'but NOTHING IS SENT TO WECHAT; acks say "处理成功（沙箱模式…）". Set both variables to go live. ***',
-  );
+  const sandbox = config.wechat.mode === 'sandbox';
+  if (sandbox) {
+    log.warn(
+      '*** SANDBOX MODE: WECHAT_APPID and WECHAT_SECRET are not set. Every push is processed and recorded, ' +
+        'but NOTHING IS SENT TO WECHAT; acks say "处理成功（沙箱模式…）". Set both variables to go live. ***',
+    );
+  }
+
+  let bridge: Stoppable;
+  const onFatal = (err: Error, why = 'the bridge cannot work without its database'): void => {
+    log.fatal({ err }, `stopping: ${why}`);
+    void bridge.stop().finally(() => process.exit(EXIT.failed));
+  };
+  try {
+    if (config.workers > 1) {
+      const primary = await startPrimary(config, log, { onFatal, stopRequested: control.requested });
+      log.info({ url: primary.url, workers: primary.workers, ms: Math.round(performance.now() - started), sandbox }, 'bridge listening');
+      bridge = primary;
+    } else {
+      const service = await startService(config, log, { onFatal });
+      log.info({ url: service.url, instance: service.instanceId, ms: Math.round(performance.now() - started), sandbox }, 'bridge listening');
+      bridge = service;
+    }
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    // A setting the operator must fix needs no stack trace; anything else keeps it, in the log only.
+    log.fatal(err instanceof ConfigError ? { variable: err.variable, reason: message } : { err }, 'bridge failed to start');
+    fail(EXIT.failed, `start-up failed: ${message}`);
+  }
+  control.up(bridge);
 }
-
-let service: Service;
-try {
-  service = await startService(config, log, {
-    onFatal: (err) => {
-      log.fatal({ err }, 'stopping: the bridge cannot work without its database');
-      void service.stop().finally(() => process.exit(EXIT.failed));
-    },
-  });
-} catch (err) {
-  const message = err instanceof Error ? err.message : String(err);
-  // A setting the operator must fix needs no stack trace; anything else keeps it, in the log only.
-  log.fatal(err instanceof ConfigError ? { variable: err.variable, reason: message } : { err }, 'bridge failed to start');
-  fail(EXIT.failed, `start-up failed: ${message}`);
-}
-log.info({ url: service.url, instance: service.instanceId, ms: Math.round(performance.now() - started), sandbox: config.wechat.mode === 'sandbox' }, 'bridge listening');
-serviceUp(service);

@@ -30,3 +30,14 @@ export async function adminTokenFromDataDir(dataDir: string, log: Logger): Promi
   );
   return { actor: 'admin', token: stored };
 }
+
+/**
+ * A cluster worker's copy: the primary made or found the token before forking, and has said so
+ * in the log once; each worker only reads it.
+ */
+export async function keptAdminToken(dataDir: string): Promise<AdminCredential> {
+  const file = path.join(dataDir, ADMIN_TOKEN_FILE);
+  const kept = (await readFile(file, 'utf8')).trim();
+  if (kept.length < 8) throw new Error(`${file} holds no admin token (it changed after start-up)`);
+  return { actor: 'admin', token: kept };
+}

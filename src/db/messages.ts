@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EntitySchema } from 'typeorm';
 import type { Approval, Claimed, ExistingMessage, Finish, Listed, MessageRow, Page, Received, Refusal } from '../types.js';
+import { Batcher } from './batch.js';
 import type { Database } from './data-source.js';
 import { employeeNosNamedSql, escapeLike, openidOfEmployeeSql } from './employees.js';
 import { lastInteractionSql } from './wechat-users.js';
@@ -65,11 +66,20 @@ const LOOKED_UP = `lookup.openid, ${lastInteractionSql('lookup.openid')} AS last
 
 export type Claim = ({ kind: 'claimed'; pushCount: number } & Claimed) | { kind: 'taken'; existing: ExistingMessage };
 
+// Claims and outcomes go to Postgres in batches (db/batch.ts): each push's values are one element
+// of a JSON array read by json_to_recordset, so a batch of any size is one named statement.
+// Claims are inserted in GUID order: two batches that share GUIDs then wait on each other in the
+// same order and cannot deadlock.
 const CLAIM_AND_LOOK_UP = `
-  WITH claimed AS (
+  WITH input AS (
+    SELECT * FROM json_to_recordset($1::json) AS i(guid text, envelope text, action text, content_type text, payload text,
+      sender_id text, receiver_id text, employee_no text, approval jsonb, fingerprint text, claimed_by text, claim_token uuid)
+  ), claimed AS (
     INSERT INTO messages AS m (guid, status, envelope, action, content_type, payload, sender_id, receiver_id,
                                employee_no, approval, fingerprint, lease_until, claimed_by, claim_token)
-    VALUES ($1, 'processing', $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => ${LEASE_SECONDS}), $11, $12)
+    SELECT guid, 'processing', envelope, action, content_type, payload, sender_id, receiver_id,
+           employee_no, approval, fingerprint, now() + make_interval(secs => ${LEASE_SECONDS}), claimed_by, claim_token
+    FROM input ORDER BY guid
     ON CONFLICT (guid) WHERE status <> 'rejected' DO UPDATE SET
       status = 'processing', envelope = EXCLUDED.envelope, action = EXCLUDED.action,
       content_type = EXCLUDED.content_type, payload = EXCLUDED.payload, sender_id = EXCLUDED.sender_id,
@@ -78,10 +88,47 @@ const CLAIM_AND_LOOK_UP = `
       claim_token = EXCLUDED.claim_token, ack_code = NULL, reason = NULL,
       ack_xml = NULL, finished_at = NULL, push_count = m.push_count + 1, last_push_at = now(), updated_at = now()
     WHERE m.status IN ('failed', 'unknown') OR (m.status = 'processing' AND m.lease_until < now())
-    RETURNING m.id, m.push_count, m.texts, m.accepted_parts
+    RETURNING m.id, m.claim_token, m.employee_no, m.push_count, m.texts, m.accepted_parts
   )
-  SELECT claimed.id::text AS id, claimed.push_count, claimed.texts, claimed.accepted_parts, ${LOOKED_UP}
-  FROM claimed ${lookUpSql('$8')}`;
+  SELECT claimed.claim_token::text AS token, claimed.id::text AS id, claimed.push_count, claimed.texts, claimed.accepted_parts, ${LOOKED_UP}
+  FROM claimed ${lookUpSql('claimed.employee_no')}`;
+
+interface ClaimInput {
+  guid: string;
+  envelope: string;
+  action: string | null;
+  content_type: string | null;
+  payload: string;
+  sender_id: string;
+  receiver_id: string;
+  employee_no: string;
+  approval: Approval;
+  fingerprint: string;
+  claimed_by: string;
+  claim_token: string;
+}
+
+type ClaimRow = ClaimedSql & { token: string; push_count: number };
+
+const BATCHING = { concurrency: 4, maxItems: 100, maxWeight: 1 << 20 } as const;
+
+const claimBatches = new WeakMap<Database, Batcher<ClaimInput, ClaimRow | null>>();
+
+function claimBatcher(db: Database): Batcher<ClaimInput, ClaimRow | null> {
+  let batcher = claimBatches.get(db);
+  if (!batcher) {
+    batcher = new Batcher(
+      async (inputs) => {
+        const rows = await db.named<ClaimRow>('bridge_claim_batch', CLAIM_AND_LOOK_UP, [JSON.stringify(inputs)]);
+        const byToken = new Map(rows.map((r) => [r.token, r]));
+        return inputs.map((i) => byToken.get(i.claim_token) ?? null);
+      },
+      { ...BATCHING, key: (i) => i.guid, weight: (i) => i.payload.length },
+    );
+    claimBatches.set(db, batcher);
+  }
+  return batcher;
+}
 
 /**
  * Records the push and claims its GUID in one statement, and looks the applicant up in the same
@@ -92,20 +139,20 @@ const CLAIM_AND_LOOK_UP = `
 export async function claimAndLookUp(db: Database, received: Received, approval: Approval, fingerprint: string, claimant: string): Promise<Claim> {
   for (let round = 0; round < 4; round++) {
     const token = randomUUID();
-    const [claimed] = await db.query<ClaimedSql & { push_count: number }>(CLAIM_AND_LOOK_UP, [
-      approval.guid,
-      received.envelope,
-      received.action,
-      received.contentType,
-      storable(received.bodyText),
-      approval.senderId,
-      approval.receiverId,
-      approval.employeeNo,
-      JSON.stringify(approval),
+    const claimed = await claimBatcher(db).submit({
+      guid: approval.guid,
+      envelope: received.envelope,
+      action: received.action,
+      content_type: received.contentType,
+      payload: storable(received.bodyText),
+      sender_id: approval.senderId,
+      receiver_id: approval.receiverId,
+      employee_no: approval.employeeNo,
+      approval,
       fingerprint,
-      claimant,
-      token,
-    ]);
+      claimed_by: claimant,
+      claim_token: token,
+    });
     if (claimed) return { kind: 'claimed', pushCount: claimed.push_count, ...toClaimed(claimed, token) };
     const existing = await countRepeat(db, approval.guid);
     if (existing) return { kind: 'taken', existing };
@@ -158,40 +205,79 @@ export async function guidSeen(db: Database, guid: string): Promise<boolean> {
   return (await db.query('SELECT 1 FROM messages WHERE guid = $1 LIMIT 1', [guid])).length > 0;
 }
 
+const FINISH = `
+  UPDATE messages m SET status = f.status, ack_code = f.ack_code, reason = f.reason, ack_xml = COALESCE(f.ack_xml, m.ack_xml),
+         texts = f.texts, attempts = m.attempts || f.attempts, wechat_errcode = f.errcode, wechat_errmsg = f.errmsg,
+         openid_masked = f.openid_masked, accepted_parts = f.accepted_parts, parts_total = f.parts_total, shortened = f.shortened,
+         template_msgids = m.template_msgids || f.msgids, erp_ack_code = COALESCE(f.erp_ack_code, m.erp_ack_code),
+         lease_until = NULL, claim_token = NULL, finished_at = now(), updated_at = now(),
+         delivered_at = CASE WHEN f.status = 'delivered' THEN now() ELSE m.delivered_at END
+  FROM json_to_recordset($1::json) AS f(id bigint, token uuid, status text, ack_code text, reason text, ack_xml text,
+    texts jsonb, attempts jsonb, errcode integer, errmsg text, openid_masked text, accepted_parts integer[],
+    parts_total integer, shortened boolean, msgids text[], erp_ack_code text)
+  WHERE m.id = f.id AND m.claim_token = f.token
+  RETURNING m.id::text AS id`;
+
+interface FinishInput {
+  id: string;
+  token: string;
+  status: string;
+  ack_code: string;
+  reason: string;
+  ack_xml: string | null;
+  texts: string[];
+  attempts: Finish['attempts'];
+  errcode: number | null;
+  errmsg: string | null;
+  openid_masked: string | null;
+  accepted_parts: number[];
+  parts_total: number | null;
+  shortened: boolean;
+  msgids: string[];
+  erp_ack_code: string | null;
+}
+
+const finishBatches = new WeakMap<Database, Batcher<FinishInput, boolean>>();
+
+function finishBatcher(db: Database): Batcher<FinishInput, boolean> {
+  let batcher = finishBatches.get(db);
+  if (!batcher) {
+    batcher = new Batcher(
+      async (inputs) => {
+        const written = new Set((await db.named<{ id: string }>('bridge_finish_batch', FINISH, [JSON.stringify(inputs)])).map((r) => r.id));
+        return inputs.map((i) => written.has(i.id));
+      },
+      { ...BATCHING, key: (i) => i.id, weight: (i) => (i.ack_xml?.length ?? 0) + i.texts.reduce((n, t) => n + t.length, 0) },
+    );
+    finishBatches.set(db, batcher);
+  }
+  return batcher;
+}
+
 /**
  * The outcome of a claim, committed before the answer leaves. Applies only to its own claim and
  * only once: false when another push has re-claimed the GUID or this outcome is already written
  * (a retry after Postgres lost the first answer).
  */
-export async function finishMessage(db: Database, id: string, finish: Finish): Promise<boolean> {
-  const rows = await db.query(
-    `UPDATE messages SET status = $2, ack_code = $3, reason = $4, ack_xml = COALESCE($5, ack_xml), texts = $6, attempts = attempts || $7::jsonb,
-            wechat_errcode = $8, wechat_errmsg = $9, openid_masked = $10, accepted_parts = $12, parts_total = $13, shortened = $14,
-            template_msgids = template_msgids || $15::text[], erp_ack_code = COALESCE($16, erp_ack_code),
-            lease_until = NULL, claim_token = NULL, finished_at = now(), updated_at = now(),
-            delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
-     WHERE id = $1 AND claim_token = $11
-     RETURNING id`,
-    [
-      id,
-      finish.status,
-      finish.ackCode,
-      finish.reason,
-      finish.ackXml,
-      JSON.stringify(finish.texts),
-      JSON.stringify(finish.attempts),
-      finish.errcode,
-      finish.errmsg,
-      finish.openidMasked,
-      finish.token,
-      finish.acceptedParts,
-      finish.partsTotal,
-      finish.shortened,
-      finish.attempts.flatMap((a) => (a.msgid === undefined ? [] : [a.msgid])),
-      finish.erpAckCode,
-    ],
-  );
-  return rows.length > 0;
+export function finishMessage(db: Database, id: string, finish: Finish): Promise<boolean> {
+  return finishBatcher(db).submit({
+    id,
+    token: finish.token,
+    status: finish.status,
+    ack_code: finish.ackCode,
+    reason: finish.reason,
+    ack_xml: finish.ackXml,
+    texts: finish.texts,
+    attempts: finish.attempts,
+    errcode: finish.errcode,
+    errmsg: finish.errmsg,
+    openid_masked: finish.openidMasked,
+    accepted_parts: finish.acceptedParts,
+    parts_total: finish.partsTotal,
+    shortened: finish.shortened,
+    msgids: finish.attempts.flatMap((a) => (a.msgid === undefined ? [] : [a.msgid])),
+    erp_ack_code: finish.erpAckCode,
+  });
 }
 
 /**

@@ -2,7 +2,7 @@ import { empty, FormatError, malformed } from '../errors.js';
 import type { AckAddressing, Approval, ApprovalItem } from '../types.js';
 import { exceedsLength, hasInvisibleOrControl, MAX_EMPLOYEE_NO_LENGTH, MAX_GUID_LENGTH } from '../identifiers.js';
 import { unescapePayload } from './unescape.js';
-import { attrOf, child, childElements, children, isNode, localName, parseXml, textOf, type XmlNode } from './xml.js';
+import { attrOf, child, children, hasChildElements, isElementKey, isNode, localName, parseXml, textOf, type XmlNode } from './xml.js';
 
 // Reads the message id, the device ids and the approval fields out of the payload (contract §3,
 // "The approval payload"), in steps, so the caller knows the ids even when a later step fails.
@@ -102,17 +102,28 @@ function readItem(list: unknown): ApprovalItem {
 
 /** The first element of this local name anywhere below `node`, depth first in document order. */
 function findFirst(node: XmlNode, name: string): unknown {
-  for (const [key, value] of childElements(node)) {
-    if (localName(key) === name) return value;
-    if (isNode(value)) {
-      const found = findFirst(value, name);
+  for (const key of Object.keys(node)) {
+    if (!isElementKey(key)) continue;
+    const value = node[key];
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        const found = matchOrFind(key, item, name);
+        if (found !== undefined) return found;
+      }
+    } else {
+      const found = matchOrFind(key, value, name);
       if (found !== undefined) return found;
     }
   }
   return undefined;
 }
 
+function matchOrFind(key: string, value: unknown, name: string): unknown {
+  if (localName(key) === name) return value;
+  return isNode(value) ? findFirst(value, name) : undefined;
+}
+
 function isEmptyElement(value: unknown): boolean {
   if (!isNode(value)) return textOf(value) === '';
-  return childElements(value).length === 0 && textOf(value) === '';
+  return !hasChildElements(value) && textOf(value) === '';
 }

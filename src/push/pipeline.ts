@@ -24,7 +24,7 @@ export interface PushResult extends HttpAnswer {
 /** `arrivedAt`: when the request came in; waiting for admission and the body count against the 15 s. */
 export async function handlePush(ctx: PushContext, body: Buffer, contentType: string | undefined, arrivedAt = Date.now()): Promise<PushResult> {
   const read = readPush(body, contentType);
-  const log = ctx.log.child({ guid: read.addressing.guid });
+  const log = lazyChild(ctx.log, read.addressing.guid);
   const answerOf = answers(ctx, read.addressing, read.ok ? read.envelope : read.shape);
   const rec = received(read, body, contentType);
   let outcome: Outcome;
@@ -38,7 +38,7 @@ export async function handlePush(ctx: PushContext, body: Buffer, contentType: st
       // Postgres unavailable (or any fault of ours): nothing was sent, the ERP may push again.
       const cause = databaseCause(err);
       ctx.metrics.dbFailures.inc({ cause });
-      log.error({ cause, err }, 'push could not be processed');
+      log().error({ cause, err }, 'push could not be processed');
       outcome = { code: 'BUSY' };
     }
   }
@@ -47,7 +47,7 @@ export async function handlePush(ctx: PushContext, body: Buffer, contentType: st
   return { contentType: answerType, body: answerBody, guid: read.addressing.guid, outcome };
 }
 
-async function process(ctx: PushContext, log: Logger, rec: Received, approval: Approval, deadline: number, answerOf: (o: Outcome) => Answer): Promise<Outcome> {
+async function process(ctx: PushContext, log: () => Logger, rec: Received, approval: Approval, deadline: number, answerOf: (o: Outcome) => Answer): Promise<Outcome> {
   const fingerprint = fingerprintOf(approval);
   for (;;) {
     const claim = await claimAndLookUp(ctx, rec, approval, fingerprint);
@@ -72,7 +72,7 @@ function answers(ctx: PushContext, addressing: AckAddressing, shape: AckShape): 
 /** A push that never owns its GUID is kept all the same; failing to keep it changes nothing for the sender. */
 async function refuse(
   ctx: PushContext,
-  log: Logger,
+  log: () => Logger,
   rec: Received,
   addressing: AckAddressing,
   approval: Approval | null,
@@ -92,7 +92,7 @@ async function refuse(
       ackXml: answer.ackXml,
     });
   } catch (err) {
-    log.error({ err }, 'could not record a refused push');
+    log().error({ err }, 'could not record a refused push');
   }
 }
 
@@ -103,12 +103,19 @@ function received(read: ReadPush, body: Buffer, contentType: string | undefined)
   return { envelope: read.ok ? 'raw' : read.shape.kind, action: null, contentType: contentType ?? null, bodyText: body.toString('latin1') };
 }
 
-function logPush(ctx: PushContext, log: Logger, outcome: Outcome, read: ReadPush, ms: number): void {
+function logPush(ctx: PushContext, log: () => Logger, outcome: Outcome, read: ReadPush, ms: number): void {
   const ack = ackOf(outcome);
   ctx.metrics.countPush(outcome.code, ack.code, ms);
+  const level = ack.code === 'AA' ? 'info' : 'warn';
+  if (!ctx.log.isLevelEnabled(level)) return;
   const line = { envelope: read.envelope?.kind, action: read.envelope?.action, employeeNo: read.ok ? read.approval.employeeNo : undefined, outcome: outcome.code, ack: ack.code, reason: ack.reason, ms };
-  if (ack.code === 'AA') log.info(line, 'push');
-  else log.warn(line, 'push');
+  log()[level](line, 'push');
+}
+
+/** The push's own logger, made when it first logs: at LOG_LEVEL=warn most pushes never do. */
+function lazyChild(log: Logger, guid: string): () => Logger {
+  let child: Logger | null = null;
+  return () => (child ??= log.child({ guid }));
 }
 
 /**

@@ -9,6 +9,8 @@ import { malformed } from '../errors.js';
 // - Depth is capped so hostile nesting fails as a format error instead of exhausting the stack.
 // - No path strings (`jPath: false`): the callbacks never read them, and the parser would build
 //   one per element, attribute and value, each as long as the element is deep.
+// - No validation pass in the parser: our own scan (below) checks well-formedness in the same pass
+//   that screens for DTDs and forbidden references, so the parser only builds the tree.
 
 export type XmlNode = Record<string, unknown>;
 
@@ -29,12 +31,97 @@ const parser = new XMLParser({
   maxNestedTags: MAX_XML_DEPTH,
   jPath: false,
   tagValueProcessor: (_name, value) => decodeEntities(value),
-  attributeValueProcessor: (_name, value) => he.decode(value, { isAttributeValue: true }),
+  attributeValueProcessor: (_name, value) => decodeAttributeValue(value),
 });
 
+// ---- entities ------------------------------------------------------------------------------------
+// `he` decodes every HTML reference, with a regex of all 2,000-odd entity names and a callback per
+// reference. Escaped payloads hold thousands of references, nearly all of them &lt; &gt; &quot;
+// &amp; &apos; or plain numeric ones: those are decoded here, exactly as `he` decodes them; a text
+// with any other reference goes to `he` whole.
+
+/** Text content: XML, HTML named and numeric references decoded as `he.decode` does. */
 export function decodeEntities(text: string): string {
-  return text.includes('&') ? he.decode(text) : text;
+  const amp = text.indexOf('&');
+  if (amp === -1) return text;
+  return decodeCommon(text, amp) ?? he.decode(text);
 }
+
+/** An attribute value: as `he.decode(value, { isAttributeValue: true })`. */
+export function decodeAttributeValue(text: string): string {
+  const amp = text.indexOf('&');
+  if (amp === -1) return text;
+  return decodeCommon(text, amp) ?? he.decode(text, { isAttributeValue: true });
+}
+
+/** The text decoded when every reference in it is a common one (each with its `;`), else null. */
+function decodeCommon(text: string, firstAmp: number): string | null {
+  let out = '';
+  let from = 0;
+  for (let amp = firstAmp; amp !== -1; amp = text.indexOf('&', from)) {
+    const c1 = text.charCodeAt(amp + 1);
+    let decoded: string;
+    let end: number;
+    if (c1 === 0x6c /* l */ && text.charCodeAt(amp + 2) === 0x74 && text.charCodeAt(amp + 3) === 0x3b) {
+      decoded = '<';
+      end = amp + 4;
+    } else if (c1 === 0x67 /* g */ && text.charCodeAt(amp + 2) === 0x74 && text.charCodeAt(amp + 3) === 0x3b) {
+      decoded = '>';
+      end = amp + 4;
+    } else if (c1 === 0x61 /* a */ && text.startsWith('mp;', amp + 2)) {
+      decoded = '&';
+      end = amp + 5;
+    } else if (c1 === 0x71 /* q */ && text.startsWith('uot;', amp + 2)) {
+      decoded = '"';
+      end = amp + 6;
+    } else if (c1 === 0x61 /* a */ && text.startsWith('pos;', amp + 2)) {
+      decoded = "'";
+      end = amp + 6;
+    } else if (c1 === 0x23 /* # */) {
+      end = numericReferenceEnd(text, amp + 2);
+      if (end === -1) return null;
+      decoded = String.fromCodePoint(referencedCodePoint);
+    } else {
+      return null;
+    }
+    out += text.slice(from, amp) + decoded;
+    from = end;
+  }
+  return out + text.slice(from);
+}
+
+/** Set by numericReferenceEnd. */
+let referencedCodePoint = 0;
+
+/**
+ * From just after `&#`: where a numeric reference with its `;` ends, its code point in
+ * referencedCodePoint; -1 when `he` would decode it otherwise than as that code point (no `;`,
+ * no digits, NUL, C1 controls it maps as Windows-1252, surrogates, past U+10FFFF).
+ */
+function numericReferenceEnd(text: string, from: number): number {
+  const hex = text.charCodeAt(from) === 0x78 || text.charCodeAt(from) === 0x58;
+  const radix = hex ? 16 : 10;
+  const first = hex ? from + 1 : from;
+  let cp = 0;
+  let i = first;
+  for (let digit = digitAt(text, i, radix); digit !== -1; digit = digitAt(text, ++i, radix)) {
+    cp = cp * radix + digit;
+    if (cp > 0x10ffff) return -1;
+  }
+  if (i === first || text.charCodeAt(i) !== 0x3b) return -1;
+  if (cp === 0 || (cp >= 0x80 && cp <= 0x9f) || (cp >= 0xd800 && cp <= 0xdfff)) return -1;
+  referencedCodePoint = cp;
+  return i + 1;
+}
+
+function digitAt(xml: string, at: number, radix: number): number {
+  const c = xml.charCodeAt(at);
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const lower = c | 0x20;
+  return radix === 16 && lower >= 0x61 && lower <= 0x66 ? lower - 0x57 : -1;
+}
+
+// ---- parsing -------------------------------------------------------------------------------------
 
 // XML 1.0 §2.2 allows no C0 control character but tab, LF and CR, not even as a character
 // reference; strict parsers (Xerces, .NET) at the ERP would refuse them if we echoed them back.
@@ -47,14 +134,12 @@ const ILLEGAL_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
  * cut off after its payload, or a payload element never closed, for a whole one.
  */
 export function parseXml(xml: string, what: string): { rootName: string; root: XmlNode } {
-  const screen = screenMarkup(xml);
-  if (screen.declaresDtd) throw malformed(`${what}含有DOCTYPE或实体声明，已拒绝`);
-  if (screen.forbiddenReference || ILLEGAL_CHAR.test(xml)) throw malformed(`${what}含有XML不允许的控制字符`);
+  checkScan(xml, new Scanner(xml, null, 0), what);
   let doc: XmlNode;
   try {
-    doc = parser.parse(xml, true) as XmlNode;
+    doc = parser.parse(xml) as XmlNode;
   } catch (err) {
-    throw malformed(`${what}不是合法的XML（${firstLine(err)}）`);
+    throw malformed(`${what}不是合法的XML（${firstLine(err instanceof Error ? err.message : String(err))}）`);
   }
   const names = Object.keys(doc).filter((k) => !k.startsWith('?') && !k.startsWith('#'));
   const rootName = names[0];
@@ -63,62 +148,29 @@ export function parseXml(xml: string, what: string): { rootName: string; root: X
   return { rootName, root: isNode(root) ? root : { '#text': typeof root === 'string' ? root : '' } };
 }
 
-// ---- one linear pass over the markup -----------------------------------------------------------
-// Every check over untrusted text is a single forward scan. The reader runs on the event loop: a
-// regex that retries from each of 116,000 unclosed `<![CDATA[` openers blocked it for 15 s.
-// Tokens end exactly where fast-xml-parser ends them, so what it skips as comment or CDATA is
-// what is skipped here, and nothing else.
-
-type TokenKind = 'text' | 'comment' | 'cdata' | 'pi' | 'declaration' | 'open' | 'close';
-
-/** `[start, end)` of one piece of markup; markup never closed runs to the end of the text. */
-interface Token {
-  kind: TokenKind;
-  start: number;
-  end: number;
+/**
+ * The document's elements down to `depth` (the root is depth 1), without building a tree: for the
+ * SOAP envelope, whose payload parameter is one long text the tree would only copy. Refuses exactly
+ * what parseXml refuses. Null for a document with a name that the parser would split (U+1680 or
+ * U+FEFF inside it: XML name characters, JavaScript whitespace); read its tree instead.
+ */
+export function outlineXml(xml: string, what: string, depth: number): XmlOutline | null {
+  const { outline, exoticNames } = scanOutline(xml, what, depth);
+  return exoticNames ? null : outline;
 }
 
-function* markupTokens(xml: string): Generator<Token> {
-  for (let i = 0; i < xml.length; ) {
-    const lt = xml.indexOf('<', i);
-    const textEnd = lt === -1 ? xml.length : lt;
-    if (textEnd > i) yield { kind: 'text', start: i, end: textEnd };
-    if (lt === -1) return;
-    const token = markupAt(xml, lt);
-    yield token;
-    i = token.end;
-  }
+function scanOutline(xml: string, what: string, depth: number): { outline: XmlOutline; exoticNames: boolean } {
+  const records: number[] = [];
+  const scan = new Scanner(xml, records, depth);
+  checkScan(xml, scan, what);
+  return { outline: new XmlOutline(xml, records), exoticNames: scan.exoticNames };
 }
 
-function markupAt(xml: string, at: number): Token {
-  const token = (kind: TokenKind, end: number): Token => ({ kind, start: at, end });
-  if (xml.startsWith('<!--', at)) return token('comment', endAfter(xml, '-->', at + 4));
-  // The parser takes any `<![` for CDATA, up to the first `]]>`.
-  if (xml.startsWith('<![', at)) return token('cdata', endAfter(xml, ']]>', at));
-  if (xml.startsWith('</', at)) return token('close', endAfter(xml, '>', at));
-  if (xml.startsWith('<?', at)) return token('pi', tagEnd(xml, at + 1, '?>'));
-  if (xml.startsWith('<!', at)) return token('declaration', tagEnd(xml, at + 1, '>'));
-  return token('open', tagEnd(xml, at + 1, '>'));
-}
-
-function endAfter(xml: string, close: string, from: number): number {
-  const at = xml.indexOf(close, from);
-  return at === -1 ? xml.length : at + close.length;
-}
-
-/** Where a start tag or PI ends: at `close` outside quoted attribute values. */
-function tagEnd(xml: string, from: number, close: string): number {
-  const first = close.charCodeAt(0);
-  for (let i = from; i < xml.length; i++) {
-    const c = xml.charCodeAt(i);
-    if (c === 0x22 || c === 0x27) {
-      i = xml.indexOf(xml[i]!, i + 1);
-      if (i === -1) return xml.length;
-    } else if (c === first && xml.startsWith(close, i)) {
-      return i + close.length;
-    }
-  }
-  return xml.length;
+function checkScan(xml: string, scan: Scanner, what: string): void {
+  scan.run();
+  if (scan.declaresDtd) throw malformed(`${what}含有DOCTYPE或实体声明，已拒绝`);
+  if (scan.forbiddenReference || ILLEGAL_CHAR.test(xml)) throw malformed(`${what}含有XML不允许的控制字符`);
+  if (scan.problem !== null) throw malformed(`${what}不是合法的XML（${firstLine(scan.problem)}）`);
 }
 
 export interface MarkupScreen {
@@ -130,21 +182,691 @@ export interface MarkupScreen {
 
 /** Inside CDATA and comments `&#0;` and `<!DOCTYPE` are literal text; everywhere else they count. */
 export function screenMarkup(xml: string): MarkupScreen {
-  const screen: MarkupScreen = { declaresDtd: false, forbiddenReference: false };
-  for (const token of markupTokens(xml)) {
-    if (token.kind === 'comment' || token.kind === 'cdata') continue;
-    screenSpan(xml, token, screen);
-    if (screen.declaresDtd) break;
-  }
-  return screen;
+  const scan = new Scanner(xml, null, 0);
+  scan.run();
+  return { declaresDtd: scan.declaresDtd, forbiddenReference: scan.forbiddenReference };
 }
 
-function screenSpan(xml: string, { start, end }: Token, screen: MarkupScreen): void {
-  for (let i = start; i < end; i++) {
-    const c = xml.charCodeAt(i);
-    if (c === 0x3c && xml.charCodeAt(i + 1) === 0x21 && declaresDtdAt(xml, i + 2)) screen.declaresDtd = true;
-    else if (c === 0x26 && xml.charCodeAt(i + 1) === 0x23) i = referenceEnd(xml, i + 2, screen) - 1;
+// ---- one linear pass over the markup -------------------------------------------------------------
+// Every check over untrusted text is a single forward scan, with no regex and no object per token.
+// The reader runs on the event loop: a regex that retried from each of 116,000 unclosed
+// `<![CDATA[` openers blocked it for 15 s.
+//
+// The pass does two things at once:
+// - Screening, on the pieces of markup as fast-xml-parser delimits them (what it skips as comment or
+//   CDATA is skipped here, and nothing else): DOCTYPE/ENTITY declarations and numeric references to
+//   characters XML forbids. It always runs to the end, so those two are reported whatever else is
+//   wrong, as before.
+// - Well-formedness, until the first problem: what fast-xml-parser's validator checked (names,
+//   attribute syntax, `&` in text, balanced and matching tags, one root, nothing but whitespace,
+//   comments and PIs around it) plus what its parser refused (unclosed comments, CDATA and PIs,
+//   nesting past MAX_XML_DEPTH, names that would pollute prototypes). Messages are the validator's.
+
+const enum Ch {
+  Tab = 0x09,
+  Lf = 0x0a,
+  Cr = 0x0d,
+  Space = 0x20,
+  Quote = 0x22,
+  Hash = 0x23,
+  Apos = 0x27,
+  Slash = 0x2f,
+  Semi = 0x3b,
+  Eq = 0x3d,
+  Gt = 0x3e,
+  Question = 0x3f,
+  Bang = 0x21,
+  Dash = 0x2d,
+  LBracket = 0x5b,
+}
+
+// Outline records: a flat number array, RECORD numbers per element, in document order.
+const R_NAME_START = 0;
+/** The name's end, where the attributes start. */
+const R_NAME_END = 1;
+/** The `>` of the start tag, or the `/` of `/>`. */
+const R_ATTR_END = 2;
+/** Content span [start, end): empty for a self-closing element. */
+const R_CONTENT_START = 3;
+const R_CONTENT_END = 4;
+const R_PARENT = 5;
+const R_FLAGS = 6;
+const RECORD = 7;
+const F_CHILD_ELEMENT = 1;
+const F_CDATA = 2;
+const F_ATTRIBUTES = 4;
+
+/** Names fast-xml-parser refuses as tag names (prototype pollution). */
+const CRITICAL_NAMES = ['__proto__', 'constructor', 'prototype'];
+/** Names fast-xml-parser renames with a `__` prefix in the tree. */
+const DANGEROUS_NAMES = ['hasOwnProperty', 'toString', 'valueOf', '__defineGetter__', '__defineSetter__', '__lookupGetter__', '__lookupSetter__'];
+
+/** Scratch for duplicate-attribute checks: name spans of the tag being read. */
+const SMALL_TAG = 8;
+const tagAttrStart = new Int32Array(SMALL_TAG);
+const tagAttrEnd = new Int32Array(SMALL_TAG);
+
+/** Open elements: name span and outline record (-1 when not recorded). Depth is capped, so is this. */
+const openNameStart = new Int32Array(MAX_XML_DEPTH + 1);
+const openNameEnd = new Int32Array(MAX_XML_DEPTH + 1);
+const openRecord = new Int32Array(MAX_XML_DEPTH + 1);
+
+class Scanner {
+  declaresDtd = false;
+  forbiddenReference = false;
+  /** The first well-formedness problem, as the validator (then the parser) would have reported it. */
+  problem: string | null = null;
+  /** A tag or attribute name holds U+1680 or U+FEFF, where the parser would split it. */
+  exoticNames = false;
+
+  private readonly n: number;
+  /** A problem the parser (not the validator) found: reported only when the validator found none. */
+  private deferred: string | null = null;
+  /** Next `&` / `<` at or after the last position asked for (n when none): each is found once. */
+  private amp = -1;
+  private lt = -1;
+  /** Open elements. */
+  private depth = 0;
+  private rootOpened = false;
+  private rootClosed = false;
+  /** A leading byte order mark, which the validator skipped. */
+  private readonly bom: number;
+
+  constructor(
+    private readonly xml: string,
+    private readonly records: number[] | null,
+    private readonly outlineDepth: number,
+  ) {
+    this.n = xml.length;
+    this.bom = xml.charCodeAt(0) === 0xfeff ? 1 : 0;
   }
+
+  run(): void {
+    const xml = this.xml;
+    const n = this.n;
+    let i = this.bom;
+    while (i < n && !this.declaresDtd) {
+      const lt = this.ltFrom(i);
+      if (lt > i) this.text(i, lt);
+      if (lt >= n) break;
+      const c1 = xml.charCodeAt(lt + 1);
+      if (c1 === Ch.Bang) i = this.bang(lt);
+      else if (c1 === Ch.Slash) i = this.closeTag(lt);
+      else if (c1 === Ch.Question) i = this.pi(lt);
+      else i = this.openTag(lt);
+    }
+    if (this.problem !== null) return;
+    if (!this.rootOpened) this.problem = 'Start tag expected.:1:undefined';
+    else if (this.depth > 0) this.failUnclosed(null);
+    else this.problem = this.deferred;
+  }
+
+  // -- pieces of markup
+
+  /** Text from `from` to the next `<`. */
+  private text(from: number, to: number): void {
+    const xml = this.xml;
+    if (this.problem === null && this.depth === 0) {
+      // Outside the root element: whitespace only.
+      for (let i = from; i < to; i++) {
+        const c = xml.charCodeAt(i);
+        if (isSpace(c)) continue;
+        this.fail(this.rootClosed ? 'Extra text at the end' : `char '${xml[i]}' is not expected.`, i);
+        break;
+      }
+    }
+    for (let amp = this.ampFrom(from); amp < to; amp = this.ampFrom(amp + 1)) {
+      if (xml.charCodeAt(amp + 1) === Ch.Hash) this.screenReference(amp + 2);
+      if (this.problem === null && this.depth > 0 && !isReference(xml, amp)) this.fail("char '&' is not expected.", amp);
+    }
+  }
+
+  /** `<!--`, `<![` or another `<!` declaration; returns where it ends. */
+  private bang(lt: number): number {
+    const xml = this.xml;
+    if (xml.charCodeAt(lt + 2) === Ch.Dash && xml.charCodeAt(lt + 3) === Ch.Dash) {
+      const close = xml.indexOf('-->', lt + 4);
+      if (close !== -1) return close + 3;
+      this.defer('Comment is not closed.');
+      return this.n;
+    }
+    if (xml.charCodeAt(lt + 2) === Ch.LBracket) {
+      // The parser takes any `<![` for CDATA, up to the first `]]>`.
+      const close = xml.indexOf(']]>', lt);
+      if (close === -1) this.defer('CDATA is not closed.');
+      else if (!xml.startsWith('CDATA[', lt + 3)) this.fail(`Invalid CDATA section '${xml.slice(lt, lt + 9)}'.`, lt);
+      else if (this.depth === 0) this.fail('CDATA section outside the root element.', lt);
+      else this.flagOpen(F_CDATA);
+      return close === -1 ? this.n : close + 3;
+    }
+    const closed = this.tagEnd(lt + 1, Ch.Gt);
+    const end = closed === -1 ? this.n : closed;
+    this.screen(lt, end);
+    this.fail(`Unexpected declaration '${xml.slice(lt, Math.min(end, lt + 12))}'.`, lt);
+    return end;
+  }
+
+  /** A processing instruction; returns where it ends. */
+  private pi(lt: number): number {
+    const xml = this.xml;
+    const closed = this.tagEnd(lt + 1, Ch.Question);
+    const end = closed === -1 ? this.n : closed;
+    this.screen(lt, end);
+    if (closed === -1) {
+      this.defer('Pi Tag is not closed.');
+      return end;
+    }
+    // The validator ends a PI at its first `?>`, the parser at the first outside quotes: both must.
+    if (xml.indexOf('?>', lt + 2) !== end - 2) this.fail("Processing instruction with '?>' inside quotes.", lt);
+    // The validator's check of an XML declaration (which it only made before the first tag): the
+    // target, read up to a `?` or a space, is `xml` anywhere but at the start.
+    if (this.rootOpened || lt === this.bom) return end;
+    let t = lt + 2;
+    while (t < end && xml.charCodeAt(t) !== Ch.Question && xml.charCodeAt(t) !== Ch.Space) t++;
+    if (t - lt === 5 && xml.startsWith('xml', lt + 2)) this.fail('XML declaration allowed only at the start of the document.', t);
+    return end;
+  }
+
+  /** `</name>`; returns where it ends. */
+  private closeTag(lt: number): number {
+    if (this.problem !== null) return this.screenedCloseTag(lt);
+    const xml = this.xml;
+    const n = this.n;
+    const nameStart = lt + 2;
+    let i = this.nameEnd(nameStart);
+    const nameEnd = i;
+    while (i < n && isSpace(xml.charCodeAt(i))) i++;
+    if (nameEnd === nameStart || xml.charCodeAt(i) !== Ch.Gt || trimmable(xml, nameStart, nameEnd)) return this.tagFailure(lt);
+    const end = i + 1;
+    this.screen(lt, end);
+    this.closeElement(lt, nameStart, nameEnd);
+    return end;
+  }
+
+  /** Where an element ends (an end tag read whole): it must close the innermost open element. */
+  private closeElement(lt: number, nameStart: number, nameEnd: number): void {
+    const xml = this.xml;
+    if (this.depth === 0) {
+      this.fail(`Closing tag '${xml.slice(nameStart, nameEnd)}' has not been opened.`, lt);
+      return;
+    }
+    const d = this.depth - 1;
+    if (!sameSpan(xml, openNameStart[d]!, openNameEnd[d]!, nameStart, nameEnd)) {
+      const opened = position(xml, openNameStart[d]! - 1);
+      this.fail(`Expected closing tag '${this.openName(d)}' (opened in line ${opened.line}, col ${opened.col}) instead of closing tag '${xml.slice(nameStart, nameEnd)}'.`, lt);
+      return;
+    }
+    const record = openRecord[d]!;
+    if (record !== -1) this.records![record + R_CONTENT_END] = lt;
+    this.depth = d;
+    if (d === 0) this.rootClosed = true;
+  }
+
+  /** A start tag; returns where it ends. */
+  private openTag(lt: number): number {
+    if (this.problem !== null) return this.screenedOpenTag(lt);
+    const xml = this.xml;
+    const n = this.n;
+    const nameStart = lt + 1;
+    let i = this.nameEnd(nameStart);
+    const nameEnd = i;
+    const after = xml.charCodeAt(i);
+    if (nameEnd === nameStart || !(isSpace(after) || after === Ch.Gt || after === Ch.Slash) || trimmable(xml, nameStart, nameEnd)) return this.tagFailure(lt);
+    // Attributes, as the validator tokenizes them: each after whitespace, `name="value"` or
+    // `name='value'` (whitespace around `=` allowed), names distinct; a stray `=` is skipped.
+    let attributes = 0;
+    let seen: Set<string> | null = null;
+    let attrEnd: number;
+    for (;;) {
+      const tokenStart = i;
+      while (i < n && isSpace(xml.charCodeAt(i))) i++;
+      const c = xml.charCodeAt(i);
+      if (c === Ch.Gt || (c === Ch.Slash && xml.charCodeAt(i + 1) === Ch.Gt)) {
+        attrEnd = i;
+        break;
+      }
+      if (c === Ch.Eq) {
+        i++;
+        continue;
+      }
+      const attrStart = i;
+      i = this.nameEnd(attrStart);
+      const attrNameEnd = i;
+      if (attrStart === tokenStart || attrNameEnd === attrStart) return this.tagFailure(lt);
+      while (i < n && isSpace(xml.charCodeAt(i))) i++;
+      if (xml.charCodeAt(i) !== Ch.Eq) return this.tagFailure(lt);
+      for (i++; i < n && isSpace(xml.charCodeAt(i)); i++);
+      const quote = xml.charCodeAt(i);
+      if (quote !== Ch.Quote && quote !== Ch.Apos) return this.tagFailure(lt);
+      const close = xml.indexOf(quote === Ch.Quote ? '"' : "'", i + 1);
+      if (close === -1) return this.tagFailure(lt);
+      i = close + 1;
+      // Distinct names: compared in place while the tag is small, in a set beyond.
+      if (attributes < SMALL_TAG) {
+        for (let a = 0; a < attributes; a++) if (sameSpan(xml, tagAttrStart[a]!, tagAttrEnd[a]!, attrStart, attrNameEnd)) return this.tagFailure(lt);
+        tagAttrStart[attributes] = attrStart;
+        tagAttrEnd[attributes] = attrNameEnd;
+      } else {
+        if (seen === null) {
+          seen = new Set<string>();
+          for (let a = 0; a < SMALL_TAG; a++) seen.add(xml.slice(tagAttrStart[a]!, tagAttrEnd[a]!));
+        }
+        const name = xml.slice(attrStart, attrNameEnd);
+        if (seen.has(name)) return this.tagFailure(lt);
+        seen.add(name);
+      }
+      attributes++;
+    }
+    const selfClosing = xml.charCodeAt(attrEnd) === Ch.Slash;
+    const end = attrEnd + (selfClosing ? 2 : 1);
+    this.screen(lt, end);
+    const critical = criticalName(xml, nameStart, nameEnd);
+    if (critical !== null) this.defer(`[SECURITY] Invalid name: "${critical}" is a reserved JavaScript keyword that could cause prototype pollution`);
+    this.element(lt, nameStart, nameEnd, attrEnd, end, selfClosing, attributes > 0);
+    return end;
+  }
+
+  /** Where an element starts (a start tag read whole): nesting, the one root, the outline. */
+  private element(lt: number, nameStart: number, nameEnd: number, attrEnd: number, end: number, selfClosing: boolean, attributes: boolean): void {
+    if (this.rootClosed) {
+      this.fail('Multiple possible root nodes found.', attrEnd);
+      return;
+    }
+    const depth = this.depth;
+    if (!selfClosing && depth > MAX_XML_DEPTH) {
+      // The parser's cap; failing here, not at the end, keeps the scan's own stack bounded.
+      this.fail('Maximum nested tags exceeded', -1);
+      return;
+    }
+    this.rootOpened = true;
+    let record = -1;
+    const records = this.records;
+    if (records !== null) {
+      const parent = depth === 0 ? -1 : openRecord[depth - 1]!;
+      if (parent !== -1) records[parent + R_FLAGS]! |= F_CHILD_ELEMENT;
+      if (depth < this.outlineDepth) {
+        record = records.length;
+        // With odd names (read the validator's way, trimmed) the outline keeps them raw, as written.
+        const recordStart = this.exoticNames ? lt + 1 : nameStart;
+        const recordEnd = this.exoticNames ? rawNameEnd(this.xml, lt + 1) : nameEnd;
+        records.push(recordStart, recordEnd, attrEnd, end, end, parent, attributes ? F_ATTRIBUTES : 0);
+      }
+    }
+    if (selfClosing) {
+      if (depth === 0) this.rootClosed = true;
+      return;
+    }
+    openNameStart[depth] = nameStart;
+    openNameEnd[depth] = nameEnd;
+    openRecord[depth] = record;
+    this.depth = depth + 1;
+  }
+
+  /** Marks the innermost open element, when it is in the outline. */
+  private flagOpen(flag: number): void {
+    if (this.records === null || this.depth === 0) return;
+    const record = openRecord[this.depth - 1]!;
+    if (record !== -1) this.records[record + R_FLAGS]! |= flag;
+  }
+
+  /** The end of the name starting at `from` (`from` itself when no name starts there). */
+  private nameEnd(from: number): number {
+    const xml = this.xml;
+    const n = this.n;
+    if (from >= n) return from;
+    const first = xml.charCodeAt(from);
+    if (!isNameStartChar(first)) return from;
+    if (first === 0xfeff) this.exoticNames = true;
+    let i = from + 1;
+    for (; i < n; i++) {
+      const c = xml.charCodeAt(i);
+      if (c < 0x80) {
+        if (!isAsciiNameChar(c)) break;
+      } else {
+        if (!isNameChar(c)) break;
+        if (c === 0x1680 || c === 0xfeff) this.exoticNames = true;
+      }
+    }
+    return i;
+  }
+
+  // -- screening
+
+  /** A start tag as the parser delimits it, screened. */
+  private screenedOpenTag(lt: number): number {
+    const closed = this.tagEnd(lt + 1, Ch.Gt);
+    const end = closed === -1 ? this.n : closed;
+    this.screen(lt, end);
+    return end;
+  }
+
+  /** A close tag as the parser delimits it (to the first `>`), screened. */
+  private screenedCloseTag(lt: number): number {
+    const gt = this.xml.indexOf('>', lt);
+    const end = gt === -1 ? this.n : gt + 1;
+    this.screen(lt, end);
+    return end;
+  }
+
+  /** Screens markup [from, to) for declarations and forbidden references. */
+  private screen(from: number, to: number): void {
+    const xml = this.xml;
+    for (let amp = this.ampFrom(from); amp < to; amp = this.ampFrom(amp + 1)) {
+      if (xml.charCodeAt(amp + 1) === Ch.Hash) this.screenReference(amp + 2);
+    }
+    for (let lt = this.ltFrom(from); lt < to; lt = this.ltFrom(lt + 1)) {
+      if (xml.charCodeAt(lt + 1) === Ch.Bang && declaresDtdAt(xml, lt + 2)) this.declaresDtd = true;
+    }
+  }
+
+  /**
+   * Reads `&#…` as `he` does (decimal, or hex after x/X; the `;` optional) from just after `&#`,
+   * and flags a forbidden code point.
+   */
+  private screenReference(from: number): void {
+    const xml = this.xml;
+    const radix = xml.charCodeAt(from) === 0x78 || xml.charCodeAt(from) === 0x58 ? 16 : 10;
+    const first = radix === 16 ? from + 1 : from;
+    let codePoint = 0;
+    let i = first;
+    for (let digit = digitAt(xml, i, radix); digit !== -1; digit = digitAt(xml, ++i, radix)) {
+      // Past U+10FFFF nothing is forbidden any more (`he` answers U+FFFD): stop growing.
+      if (codePoint <= 0x10ffff) codePoint = codePoint * radix + digit;
+    }
+    if (i > first && isForbiddenCodePoint(codePoint)) this.forbiddenReference = true;
+  }
+
+  private ampFrom(from: number): number {
+    if (this.amp < from) {
+      const at = this.xml.indexOf('&', from);
+      this.amp = at === -1 ? this.n : at;
+    }
+    return this.amp;
+  }
+
+  private ltFrom(from: number): number {
+    if (this.lt < from) {
+      const at = this.xml.indexOf('<', from);
+      this.lt = at === -1 ? this.n : at;
+    }
+    return this.lt;
+  }
+
+  /** Where a start tag, declaration or PI ends: after `>` (or `?>`) outside quoted values; -1 when never closed. */
+  private tagEnd(from: number, close: number): number {
+    const xml = this.xml;
+    const n = this.n;
+    for (let i = from; i < n; i++) {
+      const c = xml.charCodeAt(i);
+      if (c === Ch.Quote || c === Ch.Apos) {
+        i = xml.indexOf(c === Ch.Quote ? '"' : "'", i + 1);
+        if (i === -1) return -1;
+      } else if (c === close && (close === Ch.Gt || xml.charCodeAt(i + 1) === Ch.Gt)) {
+        return close === Ch.Gt ? i + 1 : i + 2;
+      }
+    }
+    return -1;
+  }
+
+  // -- problems (the error path: allocations are fine here)
+
+  /**
+   * A tag the scan's own reading refused: screened as the parser delimits it, then judged by the
+   * validator's rules, read the validator's way. Those accept a few odd tags (a name followed by
+   * U+3000, which its trim() removed): such a tag counts as read, and the document's outline as
+   * unreliable (the parser keys it differently). Otherwise the validator's complaint is the problem.
+   */
+  private tagFailure(lt: number): number {
+    const xml = this.xml;
+    const closing = xml.charCodeAt(lt + 1) === Ch.Slash;
+    const end = closing ? this.screenedCloseTag(lt) : this.screenedOpenTag(lt);
+    const tag = validatorTag(xml, lt);
+    if (tag.problem !== null) {
+      this.fail(tag.problem, tag.at);
+    } else if (tag.closed && !(closing && tag.selfClosing) && end === tag.end) {
+      this.exoticNames = true;
+      if (closing) this.closeElement(lt, tag.nameStart, tag.nameEnd);
+      else this.element(lt, tag.nameStart, tag.nameEnd, tag.end - (tag.selfClosing ? 2 : 1), tag.end, tag.selfClosing, tag.attributes);
+    } else if (closing) {
+      this.fail(`Closing tag '${xml.slice(tag.nameStart, tag.nameEnd)}' can't have attributes or invalid starting.`, lt);
+    } else {
+      this.failUnclosed(xml.slice(tag.nameStart, tag.nameEnd)); // never closed: the validator took it as open to the end
+    }
+    return end;
+  }
+
+  /** What the validator said of elements left open at the end (and one more, never closed). */
+  private failUnclosed(extra: string | null): void {
+    const names: string[] = [];
+    for (let d = 0; d < this.depth; d++) names.push(this.openName(d));
+    if (extra !== null) names.push(extra);
+    if (names.length === 1) this.fail(`Unclosed tag '${names[0]}'.`, this.depth === 1 ? openNameStart[0]! - 1 : 0);
+    else this.fail(`Invalid '${JSON.stringify(names, null, 4).replace(/\r?\n/g, '')}' found.`, 0);
+  }
+
+  /** Records the first problem, with the line and column the validator would give (none for at < 0). */
+  private fail(message: string, at: number): void {
+    if (this.problem !== null) return;
+    if (at < 0) {
+      this.problem = message;
+    } else {
+      const { line, col } = position(this.xml, at);
+      this.problem = `${message}:${line}:${col}`;
+    }
+  }
+
+  private defer(message: string): void {
+    if (this.deferred === null) this.deferred = message;
+  }
+
+  private openName(d: number): string {
+    return this.xml.slice(openNameStart[d]!, openNameEnd[d]!);
+  }
+}
+
+interface ValidatorTag {
+  /** The validator's complaint and where, or null. */
+  problem: string | null;
+  at: number;
+  /** The name it read (trimmed). */
+  nameStart: number;
+  nameEnd: number;
+  /** After the tag's `>` (outside quotes), when `closed`. */
+  end: number;
+  closed: boolean;
+  selfClosing: boolean;
+  attributes: boolean;
+}
+
+/**
+ * fast-xml-parser's validator (validator.js) on the one tag at `lt`: its complaint, or how it read
+ * the tag. Only for tags the scan's own reading refused.
+ */
+function validatorTag(xml: string, lt: number): ValidatorTag {
+  const n = xml.length;
+  const closing = xml.charCodeAt(lt + 1) === Ch.Slash;
+  let i = closing ? lt + 2 : lt + 1;
+  let nameStart = i;
+  while (i < n && xml.charCodeAt(i) !== Ch.Gt && !isSpace(xml.charCodeAt(i))) i++;
+  let nameEnd = i;
+  // It trimmed the name the way String.prototype.trim does, then dropped one trailing `/`.
+  while (nameStart < nameEnd && /\s/.test(xml[nameStart]!)) nameStart++;
+  while (nameEnd > nameStart && /\s/.test(xml[nameEnd - 1]!)) nameEnd--;
+  const selfClosingName = nameEnd > nameStart && xml.charCodeAt(nameEnd - 1) === Ch.Slash;
+  if (selfClosingName) {
+    nameEnd--;
+    i--;
+  }
+  const tag: ValidatorTag = { problem: null, at: i, nameStart, nameEnd, end: -1, closed: false, selfClosing: selfClosingName, attributes: false };
+  const name = xml.slice(nameStart, nameEnd);
+  if (!isValidName(name)) return { ...tag, problem: name === '' ? "Invalid space after '<'." : `Tag '${name}' is an invalid name.` };
+  // The attribute string runs to the first `>` outside quotes.
+  let quote = 0;
+  let j = i;
+  for (; j < n; j++) {
+    const c = xml.charCodeAt(j);
+    if (c === Ch.Quote || c === Ch.Apos) {
+      if (quote === 0) quote = c;
+      else if (quote === c) quote = 0;
+    } else if (c === Ch.Gt && quote === 0) {
+      tag.closed = true;
+      tag.end = j + 1;
+      break;
+    }
+  }
+  if (quote !== 0) return { ...tag, problem: `Attributes for '${name}' have open quote.`, at: i };
+  let attrs = xml.slice(i, j);
+  if (attrs.endsWith('/')) {
+    tag.selfClosing = true;
+    attrs = attrs.slice(0, -1);
+  } else if (closing) {
+    if (!tag.closed) return { ...tag, problem: `Closing tag '${name}' doesn't have proper closing.`, at: j };
+    if (attrs.trim() !== '') return { ...tag, problem: `Closing tag '${name}' can't have attributes or invalid starting.`, at: lt };
+    return tag;
+  }
+  const found = validatorAttributeProblem(attrs);
+  if (typeof found === 'number') return { ...tag, attributes: found > 0 };
+  return { ...tag, problem: found.message, at: i + found.at };
+}
+
+/** The validator's attribute checks (scanAttributeTokens, validateAttributeString) on one tag's attribute string: its complaint, or how many attributes. */
+function validatorAttributeProblem(attrs: string): { message: string; at: number } | number {
+  const names = new Set<string>();
+  const len = attrs.length;
+  let i = 0;
+  while (i < len) {
+    const tokenStart = i;
+    while (i < len && isSpace(attrs.charCodeAt(i))) i++;
+    if (i >= len) break;
+    if (attrs.charCodeAt(i) === Ch.Eq) {
+      i++;
+      continue;
+    }
+    const nameStart = i;
+    while (i < len && !isSpace(attrs.charCodeAt(i)) && attrs.charCodeAt(i) !== Ch.Eq) i++;
+    const name = attrs.slice(nameStart, i);
+    let equals = false;
+    let j = i;
+    while (j < len && isSpace(attrs.charCodeAt(j))) j++;
+    if (j < len && attrs.charCodeAt(j) === Ch.Eq) {
+      equals = true;
+      i = j + 1;
+    }
+    let value = false;
+    let k = i;
+    while (k < len && isSpace(attrs.charCodeAt(k))) k++;
+    if (k < len && (attrs.charCodeAt(k) === Ch.Quote || attrs.charCodeAt(k) === Ch.Apos)) {
+      const close = attrs.indexOf(attrs[k]!, k + 1);
+      if (close !== -1) {
+        value = true;
+        i = close + 1;
+      }
+    }
+    if (nameStart === tokenStart) return { message: `Attribute '${name}' has no space in starting.`, at: nameStart };
+    if (equals && !value) return { message: `Attribute '${name}' is without value.`, at: nameStart };
+    if (!equals) return { message: `boolean attribute '${name}' is not allowed.`, at: nameStart };
+    if (!isValidName(name)) return { message: `Attribute '${name}' is an invalid name.`, at: nameStart };
+    if (names.has(name)) return { message: `Attribute '${name}' is repeated.`, at: nameStart };
+    names.add(name);
+  }
+  return names.size;
+}
+
+/** `&name;` (up to 20 word characters), `&#digits;` or `&#xhex;` (digits optional), as the validator accepted. */
+function isReference(xml: string, amp: number): boolean {
+  let i = amp + 1;
+  const n = xml.length;
+  if (xml.charCodeAt(i) === Ch.Semi) return false;
+  if (xml.charCodeAt(i) === Ch.Hash) {
+    i++;
+    const hex = xml.charCodeAt(i) === 0x78;
+    if (hex) i++;
+    for (; i < n; i++) {
+      const c = xml.charCodeAt(i);
+      if (c === Ch.Semi) return true;
+      if (!(c >= 0x30 && c <= 0x39) && !(hex && ((c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)))) return false;
+    }
+    return false;
+  }
+  for (let count = 0; i < n; i++, count++) {
+    const c = xml.charCodeAt(i);
+    if (count < 20 && isWordChar(c)) continue;
+    return c === Ch.Semi;
+  }
+  return true;
+}
+
+function isWordChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+}
+
+function isSpace(c: number): boolean {
+  return c === Ch.Space || c === Ch.Tab || c === Ch.Lf || c === Ch.Cr;
+}
+
+// Names as fast-xml-parser's validator (util.js isName) accepts them: XML 1.0 name characters of
+// the Basic Multilingual Plane (its regex has no `u` flag, so a surrogate is no name character).
+
+function isNameStartChar(c: number): boolean {
+  if (c < 0x80) return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a;
+  return (
+    (c >= 0xc0 && c <= 0xd6) ||
+    (c >= 0xd8 && c <= 0xf6) ||
+    (c >= 0xf8 && c <= 0x2ff) ||
+    (c >= 0x370 && c <= 0x37d) ||
+    (c >= 0x37f && c <= 0x1fff) ||
+    (c >= 0x200c && c <= 0x200d) ||
+    (c >= 0x2070 && c <= 0x218f) ||
+    (c >= 0x2c00 && c <= 0x2fef) ||
+    (c >= 0x3001 && c <= 0xd7ff) ||
+    (c >= 0xf900 && c <= 0xfdcf) ||
+    (c >= 0xfdf0 && c <= 0xfffd)
+  );
+}
+
+function isAsciiNameChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x3a || c === 0x2d || c === 0x2e;
+}
+
+function isNameChar(c: number): boolean {
+  if (c < 0x80) return isAsciiNameChar(c);
+  return isNameStartChar(c) || c === 0xb7 || (c >= 0x300 && c <= 0x36f) || c === 0x203f || c === 0x2040;
+}
+
+/** Where a name written at `from` ends: at whitespace, `/` or `>`. */
+function rawNameEnd(xml: string, from: number): number {
+  let i = from;
+  for (; i < xml.length; i++) {
+    const c = xml.charCodeAt(i);
+    if (isSpace(c) || c === Ch.Slash || c === Ch.Gt) break;
+  }
+  return i;
+}
+
+/** A name that starts or ends with a name character String.prototype.trim removes (U+1680, U+FEFF). */
+function trimmable(xml: string, from: number, to: number): boolean {
+  const first = xml.charCodeAt(from);
+  const last = xml.charCodeAt(to - 1);
+  return first === 0x1680 || first === 0xfeff || last === 0x1680 || last === 0xfeff;
+}
+
+function isValidName(name: string): boolean {
+  if (name === '' || !isNameStartChar(name.charCodeAt(0))) return false;
+  for (let i = 1; i < name.length; i++) if (!isNameChar(name.charCodeAt(i))) return false;
+  return true;
+}
+
+function criticalName(xml: string, from: number, to: number): string | null {
+  const length = to - from;
+  if (length !== 9 && length !== 11) return null;
+  for (const name of CRITICAL_NAMES) if (name.length === length && xml.startsWith(name, from)) return name;
+  return null;
+}
+
+function sameSpan(xml: string, aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
+  if (aEnd - aStart !== bEnd - bStart) return false;
+  for (let k = 0; k < aEnd - aStart; k++) if (xml.charCodeAt(aStart + k) !== xml.charCodeAt(bStart + k)) return false;
+  return true;
 }
 
 function declaresDtdAt(xml: string, at: number): boolean {
@@ -152,71 +874,23 @@ function declaresDtdAt(xml: string, at: number): boolean {
   return word === 'DOCTYPE' || word.startsWith('ENTITY');
 }
 
-/**
- * Reads `&#…` as `he` does (decimal, or hex after x/X; the `;` optional) from just after `&#`,
- * flags a forbidden code point, and returns where the digits end.
- */
-function referenceEnd(xml: string, from: number, screen: MarkupScreen): number {
-  const radix = xml[from] === 'x' || xml[from] === 'X' ? 16 : 10;
-  const first = radix === 16 ? from + 1 : from;
-  let codePoint = 0;
-  let i = first;
-  for (let digit = digitAt(xml, i, radix); digit !== -1; digit = digitAt(xml, ++i, radix)) {
-    // Past U+10FFFF nothing is forbidden any more (`he` answers U+FFFD): stop growing.
-    if (codePoint <= 0x10ffff) codePoint = codePoint * radix + digit;
-  }
-  if (i > first && isForbiddenCodePoint(codePoint)) screen.forbiddenReference = true;
-  return i;
-}
-
-function digitAt(xml: string, at: number, radix: number): number {
-  const c = xml.charCodeAt(at);
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const lower = c | 0x20;
-  return radix === 16 && lower >= 0x61 && lower <= 0x66 ? lower - 0x57 : -1;
-}
-
 function isForbiddenCodePoint(cp: number): boolean {
   return (cp < 0x20 && cp !== 0x9 && cp !== 0xa && cp !== 0xd) || cp === 0xfffe || cp === 0xffff;
 }
 
-/**
- * The markup inside the element that `path` leads to from the root (raw qualified names, each step
- * the first child element of that name), or null when there is none. For a document that parsed.
- */
-export function innerMarkup(xml: string, path: string[]): string | null {
-  let depth = 0; // elements open before the next tag
-  let matched = 0; // steps of `path` open; the next step is a child at depth matched + 1
-  let innerStart = -1;
-  for (const token of markupTokens(xml)) {
-    if (token.kind === 'open') {
-      const selfClosing = xml.startsWith('/>', token.end - 2);
-      if (innerStart === -1 && depth === matched + 1 && tagName(xml, token) === path[matched]) {
-        matched++;
-        if (matched === path.length && selfClosing) return '';
-        if (matched === path.length) innerStart = token.end;
-      }
-      if (!selfClosing) depth++;
-    } else if (token.kind === 'close') {
-      depth--;
-      if (depth <= matched) return innerStart === -1 || depth < matched ? null : xml.slice(innerStart, token.start);
-    }
+/** Line and column of a position, as the validator counts them (lines end at `\n`, 1-based). */
+function position(xml: string, at: number): { line: number; col: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let nl = xml.indexOf('\n'); nl !== -1 && nl < at; nl = xml.indexOf('\n', nl + 1)) {
+    line++;
+    lineStart = nl + 1;
   }
-  return null;
+  return { line, col: at - lineStart + 1 };
 }
 
-function tagName(xml: string, { start, end }: Token): string {
-  let i = start + 1;
-  while (i < end && !NAME_END.has(xml.charCodeAt(i))) i++;
-  return xml.slice(start + 1, i);
-}
-
-/** Space, tab, LF, CR, `/` and `>`: what ends a tag name that the validator accepted. */
-const NAME_END = new Set([0x20, 0x09, 0x0a, 0x0d, 0x2f, 0x3e]);
-
-/** The parser's complaint, which may quote the input: one line, printable characters only. */
-function firstLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+/** A parser or scan message, which may quote the input: one line, printable characters only. */
+function firstLine(message: string): string {
   return printable(message.split('\n')[0]!.slice(0, 120));
 }
 
@@ -227,6 +901,201 @@ export function printable(text: string): string {
 
 // eslint-disable-next-line no-control-regex
 const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+// ---- the outline ---------------------------------------------------------------------------------
+
+/**
+ * Elements of a well-formed document down to the outline's depth, read straight from the text.
+ * Everything here answers what the fast-xml-parser tree of the same document would: names as the
+ * tree keys them, child elements in the tree's order, attribute values and text as it decodes them.
+ */
+export class XmlOutline {
+  constructor(
+    readonly xml: string,
+    private readonly records: number[],
+  ) {}
+
+  /** The root element. */
+  get root(): number {
+    return 0;
+  }
+
+  /** The qualified name, as the tree keys it (the parser renames a few that would shadow Object methods). */
+  name(element: number): string {
+    const name = this.xml.slice(this.records[element + R_NAME_START], this.records[element + R_NAME_END]);
+    return DANGEROUS_NAMES.includes(name) ? `__${name}` : name;
+  }
+
+  /** True when the tree holds this element as an object (attributes, child elements or CDATA), not as a string. */
+  isNode(element: number): boolean {
+    return this.records[element + R_FLAGS] !== 0;
+  }
+
+  hasChildElements(element: number): boolean {
+    return (this.records[element + R_FLAGS]! & F_CHILD_ELEMENT) !== 0;
+  }
+
+  hasCdata(element: number): boolean {
+    return (this.records[element + R_FLAGS]! & F_CDATA) !== 0;
+  }
+
+  /**
+   * Child elements (in the outline) in the order the tree lists them: grouped by name, groups in
+   * the order of their first appearance.
+   */
+  children(element: number): number[] {
+    const records = this.records;
+    const found: number[] = [];
+    for (let r = element + RECORD; r < records.length; r += RECORD) if (records[r + R_PARENT] === element) found.push(r);
+    if (found.length < 2) return found;
+    const groups = new Map<string, number[]>();
+    for (const r of found) {
+      const name = this.name(r);
+      const group = groups.get(name);
+      if (group === undefined) groups.set(name, [r]);
+      else group.push(r);
+    }
+    return groups.size === found.length ? found : [...groups.values()].flat();
+  }
+
+  /** The value of an attribute as the tree holds it (trimmed, references decoded), or undefined. */
+  attribute(element: number, name: string): string | undefined {
+    const xml = this.xml;
+    const end = this.records[element + R_ATTR_END]!;
+    if ((this.records[element + R_FLAGS]! & F_ATTRIBUTES) === 0) return undefined;
+    // The tag was read whole by the scan: `name = "value"` pairs, whitespace and stray `=` between.
+    let i = this.records[element + R_NAME_END]!;
+    while (i < end) {
+      const c = xml.charCodeAt(i);
+      if (isSpace(c) || c === Ch.Eq) {
+        i++;
+        continue;
+      }
+      const nameStart = i;
+      while (!isSpace(xml.charCodeAt(i)) && xml.charCodeAt(i) !== Ch.Eq) i++;
+      const matches = i - nameStart === name.length && xml.startsWith(name, nameStart);
+      while (xml.charCodeAt(i) !== Ch.Quote && xml.charCodeAt(i) !== Ch.Apos) i++;
+      const close = xml.indexOf(xml[i]!, i + 1);
+      if (matches) return decodeAttributeValue(normalizeNewlines(xml.slice(i + 1, close)).trim());
+      i = close + 1;
+    }
+    return undefined;
+  }
+
+  /** Resolves an element's namespace URI from its prefix, searching the given elements (innermost first). */
+  namespaceOf(qualifiedName: string, scopes: number[]): string {
+    const prefix = prefixOf(qualifiedName);
+    const attr = prefix === '' ? 'xmlns' : `xmlns:${prefix}`;
+    for (const scope of scopes) {
+      const uri = this.attribute(scope, attr);
+      if (uri !== undefined) return uri;
+    }
+    return '';
+  }
+
+  /** The element's text as textOf reads it from the tree: its text and CDATA joined, trimmed. */
+  text(element: number): string {
+    const xml = this.xml;
+    const start = this.records[element + R_CONTENT_START]!;
+    const end = this.records[element + R_CONTENT_END]!;
+    if (start >= end) return '';
+    const lt = xml.indexOf('<', start);
+    if (lt === -1 || lt >= end) return textSegment(xml.slice(start, end)).trim();
+    // The parser joins the text around comments into one piece, and ends a piece at any tag, CDATA
+    // or PI; each piece is trimmed and decoded, the pieces are joined, then the CDATA sections.
+    let text = '';
+    let piece = '';
+    let cdata = '';
+    let depth = 0;
+    for (let i = start; i < end; ) {
+      let next = xml.indexOf('<', i);
+      if (next === -1 || next > end) next = end;
+      if (depth === 0) piece += xml.slice(i, next);
+      if (next >= end) break;
+      const c1 = xml.charCodeAt(next + 1);
+      if (c1 === Ch.Bang && xml.startsWith('--', next + 2)) {
+        i = xml.indexOf('-->', next + 4) + 3;
+        continue;
+      }
+      if (depth === 0) {
+        text += textSegment(piece);
+        piece = '';
+      }
+      if (c1 === Ch.Bang) {
+        const close = xml.indexOf(']]>', next);
+        if (depth === 0) cdata += normalizeNewlines(xml.slice(next + 9, close));
+        i = close + 3;
+      } else if (c1 === Ch.Question) {
+        i = xml.indexOf('?>', next + 2) + 2;
+      } else {
+        const gt = tagEndOf(xml, next + 1);
+        if (c1 === Ch.Slash) depth--;
+        else if (xml.charCodeAt(gt - 2) !== Ch.Slash) depth++;
+        i = gt;
+      }
+    }
+    text += textSegment(piece);
+    return (text + cdata).trim();
+  }
+
+  /** The first child element with this qualified name as written, in document order; -1 when none. */
+  firstChildNamed(element: number, rawName: string): number {
+    const records = this.records;
+    const xml = this.xml;
+    for (let r = element + RECORD; r < records.length; r += RECORD) {
+      if (records[r + R_PARENT] !== element) continue;
+      const start = records[r + R_NAME_START]!;
+      if (records[r + R_NAME_END]! - start === rawName.length && xml.startsWith(rawName, start)) return r;
+    }
+    return -1;
+  }
+
+  /** The element's content, verbatim. */
+  innerMarkup(element: number): string {
+    return this.xml.slice(this.records[element + R_CONTENT_START], this.records[element + R_CONTENT_END]);
+  }
+}
+
+/** One piece of text as the parser stores it: newlines normalized, trimmed, references decoded. */
+function textSegment(raw: string): string {
+  const trimmed = normalizeNewlines(raw).trim();
+  return trimmed === '' ? '' : decodeEntities(trimmed);
+}
+
+/** XML §2.11, as the parser applies it to the whole document before reading it. */
+function normalizeNewlines(text: string): string {
+  return text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
+}
+
+/** After the `>` of a tag that the scan read whole (quoted values may hold `>`). */
+function tagEndOf(xml: string, from: number): number {
+  for (let i = from; ; i++) {
+    const c = xml.charCodeAt(i);
+    if (c === Ch.Quote || c === Ch.Apos) i = xml.indexOf(c === Ch.Quote ? '"' : "'", i + 1);
+    else if (c === Ch.Gt) return i + 1;
+  }
+}
+
+/**
+ * The markup inside the element that `path` leads to from the root (raw qualified names, each step
+ * the first child element of that name), or null when there is none. For a well-formed document.
+ */
+export function innerMarkup(xml: string, path: string[]): string | null {
+  let outline: XmlOutline;
+  try {
+    outline = scanOutline(xml, 'XML', path.length + 1).outline;
+  } catch {
+    return null;
+  }
+  let element = outline.root;
+  for (const name of path) {
+    element = outline.firstChildNamed(element, name);
+    if (element === -1) return null;
+  }
+  return outline.innerMarkup(element);
+}
+
+// ---- reading the tree ----------------------------------------------------------------------------
 
 export function isNode(value: unknown): value is XmlNode {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -256,15 +1125,22 @@ export function namespaceOf(qualifiedName: string, scopes: XmlNode[]): string {
 /** Child elements (not attributes or text) in document order of first appearance, arrays flattened. */
 export function childElements(node: XmlNode): Array<[string, unknown]> {
   const out: Array<[string, unknown]> = [];
-  for (const [key, value] of Object.entries(node)) {
+  for (const key of Object.keys(node)) {
     if (!isElementKey(key)) continue;
+    const value = node[key];
     if (Array.isArray(value)) for (const item of value) out.push([key, item]);
     else out.push([key, value]);
   }
   return out;
 }
 
-function isElementKey(key: string): boolean {
+/** True when the node has at least one child element. */
+export function hasChildElements(node: XmlNode): boolean {
+  for (const key of Object.keys(node)) if (isElementKey(key)) return true;
+  return false;
+}
+
+export function isElementKey(key: string): boolean {
   return !key.startsWith('@_') && key !== '#text' && key !== '#cdata';
 }
 
@@ -280,9 +1156,14 @@ export function child(node: XmlNode, name: string): unknown {
 
 /** Every child element with this local name, in document order. */
 export function children(node: XmlNode, name: string): unknown[] {
-  return childElements(node)
-    .filter(([key]) => localName(key) === name)
-    .map(([, value]) => value);
+  const out: unknown[] = [];
+  for (const key of Object.keys(node)) {
+    if (!isElementKey(key) || localName(key) !== name) continue;
+    const value = node[key];
+    if (Array.isArray(value)) for (const item of value) out.push(item);
+    else out.push(value);
+  }
+  return out;
 }
 
 /** The text of an element: its text and CDATA joined, trimmed; '' for absent or element-only content. */
@@ -293,6 +1174,7 @@ export function textOf(value: unknown): string {
   if (!isNode(value)) return String(value).trim();
   const text = value['#text'];
   const cdata = value['#cdata'];
+  if (cdata === undefined) return typeof text === 'string' ? text.trim() : '';
   const parts = [typeof text === 'string' ? text : '', ...(Array.isArray(cdata) ? cdata : [cdata]).map((c) => (typeof c === 'string' ? c : ''))];
   return parts.join('').trim();
 }

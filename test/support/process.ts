@@ -26,15 +26,20 @@ export interface SpawnOptions {
   cwd?: string;
   uid?: number;
   gid?: number;
+  /** A process group of its own, to signal it whole as systemd and a terminal's Ctrl-C do. */
+  detached?: boolean;
 }
 
 export function spawnBridge(env: NodeJS.ProcessEnv, options: SpawnOptions = {}): BridgeProcess {
   const [command, args] = options.via === 'npm' ? ['npm', ['start', '--silent']] : [process.execPath, ['--enable-source-maps', 'dist/src/main.js']];
   const child = spawn(command, args, {
     cwd: options.cwd ?? ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    // One process unless a test asks for workers: the suite stays light on a small machine, and
+    // tests that count processes or read one process's output keep their meaning.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', LOG_LEVEL: 'warn', WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
+    ...(options.detached ? { detached: true } : {}),
   });
   let output = '';
   let errors = '';

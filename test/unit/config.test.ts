@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
@@ -6,6 +7,13 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ port: 8080, host: '0.0.0.0', databaseUrl: null, bridgeId: 'WECHAT-BRIDGE', adminTokens: null, pushMaxBytes: 1048576 });
     expect(config.wechat).toMatchObject({ mode: 'sandbox', apiBase: 'https://api.weixin.qq.com', tokenApi: 'stable', timeoutMs: 5000, maxRetries: 3 });
+  });
+
+  it('runs one worker per core unless WORKERS says otherwise; 1 is a single process', () => {
+    expect(loadConfig({}).workers).toBe(Math.min(availableParallelism(), 256));
+    expect(loadConfig({ WORKERS: '' }).workers).toBe(Math.min(availableParallelism(), 256));
+    expect(loadConfig({ WORKERS: '1' }).workers).toBe(1);
+    expect(loadConfig({ WORKERS: ' 4 ' }).workers).toBe(4);
   });
 
   it('reads name:token pairs for the audit trail', () => {
@@ -48,6 +56,12 @@ describe('loadConfig', () => {
     [{ WECHAT_CALLBACK_TOKEN: 'token123', WECHAT_ENCODING_AES_KEY: 'a'.repeat(43) }, 'WECHAT_APPID'],
     [{ WECHAT_CALLBACK_TOKEN: 'token123', CALLBACK_PORT: '8080' }, 'CALLBACK_PORT'],
     [{ WECHAT_CALLBACK_TOKEN: 'token123', CALLBACK_PORT: 'x' }, 'CALLBACK_PORT'],
+    // Processes serving the port: a positive whole number.
+    [{ WORKERS: '0' }, 'WORKERS'],
+    [{ WORKERS: '-1' }, 'WORKERS'],
+    [{ WORKERS: '2.5' }, 'WORKERS'],
+    [{ WORKERS: 'auto' }, 'WORKERS'],
+    [{ WORKERS: '1000' }, 'WORKERS'],
   ])('stops on %o naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {

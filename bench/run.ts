@@ -296,7 +296,9 @@ async function bridgeScenario(spec: Spec, adminUrl: string, workers: number | nu
     const port = await freePort();
     const profileDir = path.join(REPO, 'bench-results', 'profiles');
     if (args.profile) mkdirSync(profileDir, { recursive: true });
-    const nodeArgs = args.profile ? [`--cpu-prof`, `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=bridge-${spec.name}-${timestamp()}.cpuprofile`] : [];
+    // One directory per scenario: the primary and every worker write their own profile into it.
+    const scenarioProfileDir = path.join(profileDir, `bridge-${spec.name}-w${workers ?? 'default'}-${timestamp()}`);
+    const nodeArgs = args.profile ? [`--cpu-prof`, `--cpu-prof-dir=${scenarioProfileDir}`] : [];
     const command = args['pin-bridge'] ? ['taskset', '-c', '1', process.execPath] : [process.execPath];
     bridge = spawnChild('bridge', command[0]!, [...command.slice(1), ...nodeArgs, 'dist/src/main.js'], {
       cwd: root,
@@ -445,7 +447,7 @@ async function bridgeScenario(spec: Spec, adminUrl: string, workers: number | nu
       totals,
       checks,
       ...(statements ? { pgStatements: statements } : {}),
-      ...(args.profile ? { cpuProfile: path.relative(REPO, profileDir) } : {}),
+      ...(args.profile ? { cpuProfile: path.relative(REPO, scenarioProfileDir) } : {}),
     };
   } finally {
     await bridge?.stop();

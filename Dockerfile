@@ -19,10 +19,14 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # --- runtime ---
 FROM node:20-bookworm-slim
+# WORKERS: Node 20 counts the host's CPUs, not the container's `--cpus`; on a large host the default
+# (one worker per CPU, each with DB_POOL_SIZE connections) would exceed Postgres' max_connections.
+# Set it to the CPUs the container gets.
 ENV NODE_ENV=production \
     PORT=8080 \
     DATA_DIR=/data \
-    TZ=Asia/Shanghai
+    TZ=Asia/Shanghai \
+    WORKERS=2
 WORKDIR /app
 # Code stays root-owned (the service cannot change it); only /data belongs to the `node` user
 # (uid 1000), which runs the bridge and, without DATABASE_URL, its embedded Postgres. A bind mount

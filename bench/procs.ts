@@ -181,8 +181,8 @@ function processTable(): { stats: Map<number, ProcStat>; byParent: Map<number, n
 }
 
 /** A process and its live descendants (a clustered bridge: the primary and its workers). */
-export function processTree(rootPid: number): number[] {
-  const { stats, byParent } = processTable();
+export function processTree(rootPid: number, table = processTable()): number[] {
+  const { stats, byParent } = table;
   const out: number[] = [];
   const stack = [rootPid];
   for (let guard = 0; stack.length > 0 && guard < 100_000; guard++) {
@@ -196,18 +196,19 @@ export function processTree(rootPid: number): number[] {
 
 /** CPU time of a process and all its descendants (live ones, plus those already reaped), in seconds. */
 export function treeCpuSeconds(rootPid: number): number {
-  const { stats } = processTable();
+  const table = processTable();
   let ticks = 0;
-  for (const pid of processTree(rootPid)) {
-    const stat = stats.get(pid);
-    if (stat) ticks += stat.own + stat.children;
+  for (const pid of processTree(rootPid, table)) {
+    const stat = table.stats.get(pid)!;
+    ticks += stat.own + stat.children;
   }
   return ticks / clkTck();
 }
 
 /** Kernel-mode CPU time of a process and its live descendants, in seconds. */
 export function treeSystemCpuSeconds(rootPid: number): number {
-  return processTree(rootPid).reduce((sum, pid) => sum + systemCpuSeconds(pid), 0);
+  const table = processTable();
+  return processTree(rootPid, table).reduce((sum, pid) => sum + table.stats.get(pid)!.system, 0) / clkTck();
 }
 
 /** The largest `field` of any one process of the tree, in kB (the targets are per process). */

@@ -115,23 +115,27 @@ type ClaimRow = ClaimedSql & { token: string; push_count: number };
 
 const BATCHING = { concurrency: 4, maxItems: 100, maxWeight: 1 << 20 } as const;
 
-const claimBatches = new WeakMap<Database, Batcher<ClaimInput, ClaimRow | null>>();
+/** One batcher of each kind per database (pool), made on first use. */
+function perDatabase<I, O>(make: (db: Database) => Batcher<I, O>): (db: Database) => Batcher<I, O> {
+  const made = new WeakMap<Database, Batcher<I, O>>();
+  return (db) => {
+    let batcher = made.get(db);
+    if (!batcher) made.set(db, (batcher = make(db)));
+    return batcher;
+  };
+}
 
-function claimBatcher(db: Database): Batcher<ClaimInput, ClaimRow | null> {
-  let batcher = claimBatches.get(db);
-  if (!batcher) {
-    batcher = new Batcher(
+const claimBatcher = perDatabase<ClaimInput, ClaimRow | null>(
+  (db) =>
+    new Batcher(
       async (inputs) => {
         const rows = await db.named<ClaimRow>('bridge_claim_batch', CLAIM_AND_LOOK_UP, [JSON.stringify(inputs)]);
         const byToken = new Map(rows.map((r) => [r.token, r]));
         return inputs.map((i) => byToken.get(i.claim_token) ?? null);
       },
       { ...BATCHING, key: (i) => i.guid, weight: (i) => i.payload.length },
-    );
-    claimBatches.set(db, batcher);
-  }
-  return batcher;
-}
+    ),
+);
 
 /**
  * Records the push and claims its GUID in one statement, and looks the applicant up in the same
@@ -240,23 +244,17 @@ interface FinishInput {
   erp_ack_code: string | null;
 }
 
-const finishBatches = new WeakMap<Database, Batcher<FinishInput, boolean>>();
-
-function finishBatcher(db: Database): Batcher<FinishInput, boolean> {
-  let batcher = finishBatches.get(db);
-  if (!batcher) {
-    batcher = new Batcher(
+const finishBatcher = perDatabase<FinishInput, boolean>(
+  (db) =>
+    new Batcher(
       async (inputs) => {
         const ids = inputs.map((i) => i.id);
         const written = new Set((await db.named<{ id: string }>('bridge_finish_batch', FINISH, [JSON.stringify(inputs), ids])).map((r) => r.id));
         return inputs.map((i) => written.has(i.id));
       },
       { ...BATCHING, key: (i) => i.id, weight: (i) => (i.ack_xml?.length ?? 0) + i.texts.reduce((n, t) => n + t.length, 0) },
-    );
-    finishBatches.set(db, batcher);
-  }
-  return batcher;
-}
+    ),
+);
 
 /**
  * The outcome of a claim, committed before the answer leaves. Applies only to its own claim and

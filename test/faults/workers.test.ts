@@ -90,6 +90,13 @@ function workerPids(primary: number): number[] {
   });
 }
 
+/** The primary left no worker behind, and its Postgres stopped (within 5 s). */
+async function expectNothingLeft(proc: BridgeProcess, postgres: number): Promise<void> {
+  expect(childrenOf(proc.child.pid!)).toEqual([]);
+  for (let i = 0; i < 50 && isAlive(postgres); i++) await sleep(100);
+  expect(isAlive(postgres)).toBe(false);
+}
+
 /** A push on a connection of its own, so the primary hands each one to the next worker. */
 async function pushAlone(url: string, guid: string) {
   const res = await request(url).post('/push').set('Content-Type', 'application/soap+xml; charset=utf-8').set('Connection', 'close').send(soapPush(guid, '10086'));
@@ -261,9 +268,7 @@ describe('WORKERS=2: starting and stopping', () => {
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
     expect(logLines(proc).some((l) => l.msg === 'signal during start-up: stopping as soon as the bridge is up')).toBe(true);
-    expect(childrenOf(proc.child.pid!)).toEqual([]);
-    for (let i = 0; i < 50 && isAlive(postgres); i++) await sleep(100);
-    expect(isAlive(postgres)).toBe(false);
+    await expectNothingLeft(proc, postgres);
   }, 60_000);
 
   it('stops cleanly when SIGTERM reaches every process at once (systemd\'s default KillMode=control-group)', async () => {
@@ -331,9 +336,7 @@ describe('WORKERS=2: starting and stopping', () => {
     const fatal = logLines(proc).find((l) => l.msg === 'workers cannot be kept running');
     expect((fatal?.err as { message?: string } | undefined)?.message).toMatch(/^workers keep dying \(6 times in 60 s\); last: worker [12], killed by SIGKILL$/);
     expect(logLines(proc).some((l) => l.msg === 'stopping: workers keep dying')).toBe(true);
-    expect(childrenOf(proc.child.pid!)).toEqual([]);
-    for (let i = 0; i < 50 && isAlive(postgres); i++) await sleep(100);
-    expect(isAlive(postgres)).toBe(false);
+    await expectNothingLeft(proc, postgres);
   }, 60_000);
 
   it('refuses a WORKERS that is not a positive whole number, naming it (exit 2)', async () => {

@@ -28,7 +28,7 @@ export interface ScenarioReport {
   name: string;
   description: string;
   target: string;
-  server: 'bridge' | 'bare-express';
+  server: 'bridge' | 'bare-express' | 'relay-express';
   bridgeLogLevel: string | null;
   connections: number;
   rate: number | null;

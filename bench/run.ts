@@ -218,6 +218,7 @@ async function main(): Promise<void> {
 
   const reports: ScenarioReport[] = [];
   let bare: ScenarioReport | null = null;
+  let relay: ScenarioReport | null = null;
   for (const workers of workerCounts) for (const name of selected) {
     const base = SPECS[name];
     const spec: Spec = {
@@ -232,8 +233,11 @@ async function main(): Promise<void> {
     reports.push(report);
     if ((name === 'throughput' || name === 'throughput-info') && bare === null) {
       await settle();
-      bare = await bareScenario({ ...SPECS.throughput, name: 'bare-express', durationS: spec.durationS, connections: spec.connections });
+      bare = await baselineScenario({ ...SPECS.throughput, name: 'bare-express', durationS: spec.durationS, connections: spec.connections }, 'bare-express');
       reports.push(bare);
+      await settle();
+      relay = await baselineScenario({ ...SPECS.throughput, name: 'relay-express', durationS: spec.durationS, connections: spec.connections }, 'relay-express');
+      reports.push(relay);
     }
     await settle();
   }
@@ -242,7 +246,8 @@ async function main(): Promise<void> {
   if (bare) {
     for (const r of reports.filter((r) => r.name.startsWith('throughput'))) {
       const ratio = r.pushesPerSec / bare.pushesPerSec;
-      r.checks.push({ name: 'bridge / bare Express ≥ 0.40', pass: ratio >= 0.4, detail: `${r.pushesPerSec.toFixed(1)} / ${bare.pushesPerSec.toFixed(1)} = ${ratio.toFixed(3)}` });
+      const floor = relay ? ` (the relay floor reaches ${(relay.pushesPerSec / bare.pushesPerSec).toFixed(3)}; bridge / relay = ${(r.pushesPerSec / relay.pushesPerSec).toFixed(3)})` : '';
+      r.checks.push({ name: 'bridge / bare Express ≥ 0.40', pass: ratio >= 0.4, detail: `${r.pushesPerSec.toFixed(1)} / ${bare.pushesPerSec.toFixed(1)} = ${ratio.toFixed(3)}${floor}` });
     }
   }
 
@@ -474,42 +479,68 @@ function measuredOf(run: Awaited<ReturnType<typeof runLoad>>) {
   };
 }
 
-async function bareScenario(spec: Spec): Promise<ScenarioReport> {
+/** The two baselines of the throughput ratio: bare Express (the reference) and the relay (the floor). */
+const BASELINES = {
+  'bare-express': {
+    title: 'same load against Express reading the body and answering a fixed ack',
+    description: 'Express + express.raw reading the same bodies, answering a fixed AA ack (the baseline of the ratio)',
+    target: 'baseline',
+  },
+  'relay-express': {
+    title: 'Express reading the body, one send to the fake WeChat, a fixed ack: no XML, no database (the floor)',
+    description: 'Express + express.raw + one undici custom/send to the fake WeChat per push + a fixed AA ack: the least any bridge does',
+    target: 'floor',
+  },
+} as const;
+
+type Baseline = keyof typeof BASELINES;
+
+async function baselineScenario(spec: Spec, kind: Baseline): Promise<ScenarioReport> {
   const warmupS = warmupOf(spec);
-  print(`== bare-express: same load against Express reading the body and answering a fixed ack; ${spec.durationS} s after ${warmupS} s warm-up`);
-  const server = spawnChild('bare-express', process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'bare-express.ts')], {
+  const about = BASELINES[kind];
+  print(`== ${kind}: ${about.title}; ${spec.durationS} s after ${warmupS} s warm-up`);
+  const fake = kind === 'relay-express' ? await startFake(0, kind) : null;
+  const args = fake ? ['--wechat', fake.info.url, '--appid', fake.info.appId, '--secret', fake.info.secret] : [];
+  const server = spawnChild(kind, process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, `${kind}.ts`), ...args], {
     cwd: REPO,
-    logFile: path.join(workDir!, 'bare-express.log'),
+    logFile: path.join(workDir!, `${kind}.log`),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' },
     pipeStdout: true,
   });
   try {
     const { url } = await readyLine<{ url: string }>(server, 20_000);
     const load = (durationS: number): LoadOptions => ({ url, connections: spec.connections, durationS, contentType: CONTENT_TYPE, body: pushBody, expectGuidEcho: false });
-    await runLoad(load(warmupS));
-    const busyBefore = await waitForQuiet('bare-express');
-    const window = cpuWindow({ bridge: server.pid, fake: null, postgres: null });
+    const warmup = await runLoad(load(warmupS));
+    const busyBefore = await waitForQuiet(kind);
+    const window = cpuWindow({ bridge: server.pid, fake: fake?.child.pid ?? null, postgres: null });
     const rss = rssSampler(server.pid);
     const run = await runLoad(load(spec.durationS));
     const sampledKb = rss.stop();
     const cpu = window.end();
     const peakKb = statusKb(server.pid, 'VmHWM') ?? sampledKb;
     print(`   ${run.pushesPerSec.toFixed(1)} pushes/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms`);
+    const checks: Check[] = [{ name: 'every request answered 200', pass: errorsOf(run) === 0, detail: `${run.answered} answered, ${errorsOf(run)} errors` }];
+    let deliveredByFake: number | null = null;
+    if (fake) {
+      deliveredByFake = (await getJson<FakeStats>(`${fake.info.controlUrl}/stats`)).distinctAccepted;
+      const answered = warmup.answered + run.answered;
+      checks.push({ name: 'one send per push', pass: deliveredByFake === answered, detail: `${deliveredByFake} distinct texts accepted by the fake for ${answered} answers` });
+    }
     return {
-      name: 'bare-express',
-      description: 'Express + express.raw reading the same bodies, answering a fixed AA ack (the baseline of the ratio)',
-      target: 'baseline',
-      server: 'bare-express',
+      name: kind,
+      description: about.description,
+      target: about.target,
+      server: kind,
       bridgeLogLevel: null,
       connections: spec.connections,
       rate: null,
       durationS: spec.durationS,
       warmupS,
-      fakeDelayMs: null,
+      fakeDelayMs: fake ? 0 : null,
       ...measuredOf(run),
       p99AboveFakeMs: null,
       wechatCallMs: null,
-      deliveredByFake: null,
+      deliveredByFake,
       tokenFetches: null,
       db: null,
       peakRssMb: round(peakKb / 1024, 1),
@@ -518,10 +549,11 @@ async function bareScenario(spec: Spec): Promise<ScenarioReport> {
       cpu,
       machineBusyBeforePct: busyBefore,
       totals: null,
-      checks: [{ name: 'every request answered 200', pass: errorsOf(run) === 0, detail: `${run.answered} answered, ${errorsOf(run)} errors` }],
+      checks,
     };
   } finally {
     await server.stop(5000);
+    await fake?.child.stop(5000);
   }
 }
 

@@ -25,6 +25,8 @@ import { prefixOf } from './xml-tree.js';
  * tree keys them, child elements in the tree's order, attribute values and text as it decodes them.
  */
 export class XmlOutline {
+  private linkTable: Int32Array | null = null;
+
   constructor(
     readonly xml: string,
     private readonly records: number[],
@@ -59,18 +61,61 @@ export class XmlOutline {
    * the order of their first appearance.
    */
   children(element: number): number[] {
-    const records = this.records;
     const found: number[] = [];
-    for (let r = element + RECORD; r < records.length; r += RECORD) if (records[r + R_PARENT] === element) found.push(r);
-    if (found.length < 2) return found;
-    const groups = new Map<string, number[]>();
-    for (const r of found) {
-      const name = this.name(r);
-      const group = groups.get(name);
-      if (group === undefined) groups.set(name, [r]);
-      else group.push(r);
+    for (let c = this.firstChild(element); c !== -1; c = this.nextSibling(c)) found.push(c);
+    return this.treeOrder(found);
+  }
+
+  /** Child elements with this local name (any prefix), in the order the tree lists them. */
+  childrenByLocalName(element: number, name: string): number[] {
+    const found: number[] = [];
+    for (let c = this.firstChild(element); c !== -1; c = this.nextSibling(c)) if (this.hasLocalName(c, name)) found.push(c);
+    return this.treeOrder(found);
+  }
+
+  /**
+   * The first child element with this local name (any prefix), in document order: also the first
+   * the tree lists, since its name's group is the first to appear. -1 when none.
+   */
+  childByLocalName(element: number, name: string): number {
+    for (let c = this.firstChild(element); c !== -1; c = this.nextSibling(c)) if (this.hasLocalName(c, name)) return c;
+    return -1;
+  }
+
+  /**
+   * The first element with this local name below `element`, depth first in the order the tree lists
+   * children (not document order: `<a/><b><x/></b><a><x/></a>` finds the second `x`). -1 when none.
+   */
+  descendantByLocalName(element: number, name: string): number {
+    for (const c of this.children(element)) {
+      if (this.hasLocalName(c, name)) return c;
+      const found = this.descendantByLocalName(c, name);
+      if (found !== -1) return found;
     }
-    return groups.size === found.length ? found : [...groups.values()].flat();
+    return -1;
+  }
+
+  /** The first child element in document order; -1 when none. */
+  firstChild(element: number): number {
+    return this.links()[2 * (element / RECORD)]!;
+  }
+
+  /** The next element with the same parent, in document order; -1 when none. */
+  nextSibling(element: number): number {
+    return this.links()[2 * (element / RECORD) + 1]!;
+  }
+
+  /** Whether the local name the tree keys this element by (after the first `:`) is `name`; compared in place. */
+  hasLocalName(element: number, name: string): boolean {
+    const xml = this.xml;
+    const start = this.records[element + R_NAME_START]!;
+    const end = this.records[element + R_NAME_END]!;
+    let colon = start;
+    while (colon < end && xml.charCodeAt(colon) !== Ch.Colon) colon++;
+    if (colon < end) return spanIs(xml, colon + 1, end, name);
+    // Unprefixed names that would shadow Object methods are keyed with `__` (`toString` as `__toString`).
+    if (spanIs(xml, start, end, name)) return !DANGEROUS_NAMES.includes(name);
+    return name.startsWith('__') && DANGEROUS_NAMES.includes(name.slice(2)) && spanIs(xml, start, end, name.slice(2));
   }
 
   /** The value of an attribute as the tree holds it (trimmed, references decoded), or undefined. */
@@ -156,11 +201,8 @@ export class XmlOutline {
   /** The first child element with this qualified name as written, in document order; -1 when none. */
   firstChildNamed(element: number, rawName: string): number {
     const records = this.records;
-    const xml = this.xml;
-    for (let r = element + RECORD; r < records.length; r += RECORD) {
-      if (records[r + R_PARENT] !== element) continue;
-      const start = records[r + R_NAME_START]!;
-      if (records[r + R_NAME_END]! - start === rawName.length && xml.startsWith(rawName, start)) return r;
+    for (let c = this.firstChild(element); c !== -1; c = this.nextSibling(c)) {
+      if (spanIs(this.xml, records[c + R_NAME_START]!, records[c + R_NAME_END]!, rawName)) return c;
     }
     return -1;
   }
@@ -168,6 +210,40 @@ export class XmlOutline {
   /** The element's content, verbatim. */
   innerMarkup(element: number): string {
     return this.xml.slice(this.records[element + R_CONTENT_START], this.records[element + R_CONTENT_END]);
+  }
+
+  /** Elements in the tree's order: grouped by name, groups in the order of their first appearance. */
+  private treeOrder(elements: number[]): number[] {
+    if (elements.length < 2) return elements;
+    const groups = new Map<string, number[]>();
+    for (const r of elements) {
+      const name = this.name(r);
+      const group = groups.get(name);
+      if (group === undefined) groups.set(name, [r]);
+      else group.push(r);
+    }
+    return groups.size === elements.length || groups.size === 1 ? elements : [...groups.values()].flat();
+  }
+
+  /**
+   * Per element, its first child and its next sibling (records; -1 for none), so that each walk over
+   * children is linear in their number, not in the document's: a hostile element may have 100,000.
+   * Built on first use, in one pass (records are in document order, parents first).
+   */
+  private links(): Int32Array {
+    if (this.linkTable !== null) return this.linkTable;
+    const records = this.records;
+    const count = records.length / RECORD;
+    const links = new Int32Array(2 * count).fill(-1);
+    const lastChild = new Int32Array(count).fill(-1);
+    for (let r = RECORD; r < records.length; r += RECORD) {
+      const parent = records[r + R_PARENT]! / RECORD;
+      const previous = lastChild[parent]!;
+      links[previous === -1 ? 2 * parent : 2 * (previous / RECORD) + 1] = r;
+      lastChild[parent] = r;
+    }
+    this.linkTable = links;
+    return links;
   }
 }
 
@@ -189,4 +265,8 @@ function tagEndOf(xml: string, from: number): number {
     if (c === Ch.Quote || c === Ch.Apos) i = xml.indexOf(c === Ch.Quote ? '"' : "'", i + 1);
     else if (c === Ch.Gt) return i + 1;
   }
+}
+
+function spanIs(xml: string, start: number, end: number, text: string): boolean {
+  return end - start === text.length && xml.startsWith(text, start);
 }

@@ -28,6 +28,7 @@ export const enum Ch {
   Hash = 0x23,
   Apos = 0x27,
   Slash = 0x2f,
+  Colon = 0x3a,
   Semi = 0x3b,
   Eq = 0x3d,
   Gt = 0x3e,

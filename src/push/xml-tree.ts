@@ -90,3 +90,26 @@ export function attrOf(value: unknown, name: string): string {
   const attr = value[`@_${name}`];
   return typeof attr === 'string' ? attr.trim() : '';
 }
+
+/** The first element of this local name anywhere below `node`, depth first in the tree's key order. */
+export function findFirst(node: XmlNode, name: string): unknown {
+  for (const key of Object.keys(node)) {
+    if (!isElementKey(key)) continue;
+    const value = node[key];
+    if (Array.isArray(value)) {
+      for (const item of value) {
+        const found = matchOrFind(key, item, name);
+        if (found !== undefined) return found;
+      }
+    } else {
+      const found = matchOrFind(key, value, name);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+function matchOrFind(key: string, value: unknown, name: string): unknown {
+  if (localName(key) === name) return value;
+  return isNode(value) ? findFirst(value, name) : undefined;
+}

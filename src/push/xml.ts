@@ -8,11 +8,13 @@ import { isNode, type XmlNode } from './xml-tree.js';
 export { decodeAttributeValue, decodeEntities } from './xml-entities.js';
 export { XmlOutline } from './xml-outline.js';
 export { MAX_XML_DEPTH, printable } from './xml-scan.js';
+export * from './xml-reader.js';
 export * from './xml-tree.js';
 
 // Reading XML safely, for every XML we read (the envelope, the payload, WeChat's callbacks):
 // xml-scan.ts screens and checks the text in one linear pass, fast-xml-parser builds the tree
-// (xml-tree.ts reads it), or xml-outline.ts reads the elements without one.
+// (xml-tree.ts reads it), or xml-outline.ts reads the elements without one; xml-reader.ts reads
+// either the same way.
 //
 // One parser configuration:
 // - Entities are decoded by `he`, not by the parser, so HTML named entities (&nbsp; &ldquo;) and
@@ -68,15 +70,22 @@ export function parseXml(xml: string, what: string): { rootName: string; root: X
 }
 
 /**
- * The document's elements down to `depth` (the root is depth 1), without building a tree: for the
- * SOAP envelope, whose payload parameter is one long text the tree would only copy. Refuses exactly
- * what parseXml refuses. Null for a document with a name that the parser would split (U+1680 or
- * U+FEFF inside it: XML name characters, JavaScript whitespace); read its tree instead.
+ * The document's elements down to `depth` (the root is depth 1; ALL_DEPTHS for all), without
+ * building a tree: for the SOAP envelope, whose payload parameter is one long text the tree would
+ * only copy, and for the payload, of which a dozen values are read. Refuses exactly what parseXml
+ * refuses. Null for a document with a name that the parser would split (U+1680 or U+FEFF inside
+ * it: XML name characters, JavaScript whitespace); read its tree instead.
  */
 export function outlineXml(xml: string, what: string, depth: number): XmlOutline | null {
   const { outline, exoticNames } = scanOutline(xml, what, depth);
   return exoticNames ? null : outline;
 }
+
+/**
+ * The `depth` at which an outline holds every element: an element may open at most MAX_XML_DEPTH
+ * levels below the root, so the deepest are self-closing ones one level further down.
+ */
+export const ALL_DEPTHS = MAX_XML_DEPTH + 2;
 
 function scanOutline(xml: string, what: string, depth: number): { outline: XmlOutline; exoticNames: boolean } {
   const records: number[] = [];

@@ -32,6 +32,16 @@ function plainLists(size: number): string {
   return approval(items.join(''));
 }
 
+/** Elements of as many names as fit: the tree's order groups children by name. */
+function distinctNames(size: number): string {
+  const parts = ['<R><id extension="G-1"/>'];
+  for (let length = 40, i = 0; length < size; i++) {
+    parts.push(`<n${i}><m/></n${i}>`);
+    length += parts.at(-1)!.length;
+  }
+  return `${parts.join('')}</R>`;
+}
+
 function distinctAttributes(size: number): string {
   const parts = ['<a'];
   for (let length = 4, i = 0; length < size; i++) {
@@ -65,6 +75,10 @@ const HOSTILE: Record<string, (size: number) => string> = {
   'many escaping layers': (n) => repeat('amp;', n, '&', 'lt;a/>'),
   'many siblings': (n) => repeat('<x/>', n, '<R>', '</R>'),
   'deep and wide': (n) => repeat('<b x="1"/>', n, `<R>${'<a>'.repeat(250)}`, `${'</a>'.repeat(250)}</R>`),
+  // The search for <request> goes through every element ahead of it, and each one's children.
+  'many elements before the request': (n) => repeat('<x a="1"><y/></x>', n, '<R><id extension="G-1"/>', '<request><employee_no>1</employee_no></request></R>'),
+  'deep and wide, no request': (n) => repeat('<b><c/></b>', n, `<R><id extension="G-1"/>${'<a>'.repeat(250)}`, `${'</a>'.repeat(250)}</R>`),
+  'many names, no request': distinctNames,
   'many references': (n) => approval(repeat('&#x4e2d;', n - 100, '<approval_opinion>', '</approval_opinion>')),
   'many CDATA sections': (n) => approval(repeat('<![CDATA[&#0;]]>', n - 100, '<approval_opinion>', '</approval_opinion>')),
   'long tag name': (n) => repeat('a', n, '<', '/>'),

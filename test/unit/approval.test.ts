@@ -1,7 +1,8 @@
+import { XMLParser } from 'fast-xml-parser';
 import he from 'he';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Outcome } from '../../src/outcomes.js';
-import { readPayload as readResult } from '../../src/push/approval.js';
+import { readPayloadTree, readPayload as readResult } from '../../src/push/approval.js';
 import { refusalOf } from '../../src/push/read.js';
 import { unescapePayload } from '../../src/push/unescape.js';
 import { approvalXml, request, sample } from '../support/samples.js';
@@ -192,5 +193,27 @@ describe('employee numbers with characters no one can see', () => {
 
   it('accepts ordinary whitespace around the number, which is trimmed', () => {
     expect(readPayload(approvalXml('G', request('\n\t 10086 \u3000\n'))).approval.employeeNo).toBe('10086');
+  });
+});
+
+describe('reading the payload without its tree', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('reads a payload from its outline: fast-xml-parser builds no tree', () => {
+    const parse = vi.spyOn(XMLParser.prototype, 'parse');
+    const read = readPayload(sample('approval.xml'));
+    expect(parse).not.toHaveBeenCalled();
+    expect(read).toEqual(readPayloadTree(sample('approval.xml')));
+    expect(parse).toHaveBeenCalledTimes(1);
+  });
+
+  it('reads the tree of a payload with a name the parser splits (U+1680 inside), as before', () => {
+    const xml = approvalXml('G-EXOTIC', request('10086'), '<a\u1680b/>');
+    const parse = vi.spyOn(XMLParser.prototype, 'parse');
+    expect(readPayload(xml)).toEqual(readPayloadTree(xml));
+    expect(parse).toHaveBeenCalledTimes(2);
+    expect(readPayload(xml)).toMatchObject({ ok: true, addressing: { guid: 'G-EXOTIC' } });
   });
 });

@@ -2,7 +2,21 @@ import fc from 'fast-check';
 import he from 'he';
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../src/errors.js';
-import { decodeAttributeValue, decodeEntities, innerMarkup, MAX_XML_DEPTH, outlineXml, parseXml, screenMarkup } from '../../src/push/xml.js';
+import {
+  ALL_DEPTHS,
+  child,
+  children,
+  decodeAttributeValue,
+  decodeEntities,
+  findFirst,
+  innerMarkup,
+  MAX_XML_DEPTH,
+  outlineXml,
+  parseXml,
+  screenMarkup,
+  textOf,
+  type XmlOutline,
+} from '../../src/push/xml.js';
 
 function detailOf(run: () => unknown): string {
   try {
@@ -242,5 +256,59 @@ describe('outlineXml', () => {
   it('refuses exactly what parseXml refuses', () => {
     expect(() => outlineXml('<a><b></a>', 'SOAP报文', 4)).toThrow(/SOAP报文不是合法的XML/);
     expect(() => outlineXml('<!DOCTYPE a><a/>', 'SOAP报文', 4)).toThrow(/DOCTYPE/);
+  });
+});
+
+describe('outline: elements by local name, as the tree finds them', () => {
+  const xml = '<R><a/><p:b x="1">1</p:b><b>2</b><toString>3</toString><q:toString>4</q:toString><c><b>5</b></c><p:b>6</p:b></R>';
+  const outline = outlineXml(xml, '消息内容', ALL_DEPTHS)!;
+  const { root: tree } = parseXml(xml, '消息内容');
+  const texts = (elements: number[]): string[] => elements.map((e) => outline.text(e));
+
+  it('links each element to its first child and next sibling, in document order', () => {
+    const walked: string[] = [];
+    for (let e = outline.firstChild(outline.root); e !== -1; e = outline.nextSibling(e)) walked.push(outline.name(e));
+    expect(walked).toEqual(['a', 'p:b', 'b', '__toString', 'q:toString', 'c', 'p:b']);
+    expect(outline.firstChild(outline.firstChild(outline.root))).toBe(-1);
+  });
+
+  it('finds the first child of a local name whatever its prefix, with the names the parser gives', () => {
+    expect(outline.text(outline.childByLocalName(outline.root, 'b'))).toBe('1');
+    expect(textOf(child(tree, 'b'))).toBe('1');
+    // The parser keys an unprefixed `toString` as `__toString`; a prefixed one keeps its name.
+    expect(outline.text(outline.childByLocalName(outline.root, 'toString'))).toBe('4');
+    expect(textOf(child(tree, 'toString'))).toBe('4');
+    expect(outline.text(outline.childByLocalName(outline.root, '__toString'))).toBe('3');
+    expect(textOf(child(tree, '__toString'))).toBe('3');
+    expect(outline.childByLocalName(outline.root, 'x')).toBe(-1);
+  });
+
+  it('lists the children of a local name in the tree\'s order: one group per qualified name', () => {
+    expect(texts(outline.childrenByLocalName(outline.root, 'b'))).toEqual(['1', '6', '2']);
+    expect(children(tree, 'b').map(textOf)).toEqual(['1', '6', '2']);
+  });
+
+  it('finds the first descendant depth first in the tree\'s order, which is not document order', () => {
+    const nested = '<R><a/><b><x>1</x></b><a><x>2</x></a></R>';
+    const o = outlineXml(nested, '消息内容', ALL_DEPTHS)!;
+    expect(o.text(o.descendantByLocalName(o.root, 'x'))).toBe('2');
+    expect(textOf(findFirst(parseXml(nested, '消息内容').root, 'x'))).toBe('2');
+    expect(o.descendantByLocalName(o.root, 'R')).toBe(-1);
+  });
+
+  it('holds every element the parser takes at ALL_DEPTHS, down to an empty one below the deepest it opens', () => {
+    const deepest = (opened: number): string => `${'<a>'.repeat(opened)}<request x="1"/>${'</a>'.repeat(opened)}`;
+    const found = (o: XmlOutline): number => o.descendantByLocalName(o.root, 'request');
+    const xml = deepest(MAX_XML_DEPTH + 1);
+    expect(findFirst(parseXml(xml, '消息内容').root, 'request')).toEqual({ '@_x': '1' });
+    const all = outlineXml(xml, '消息内容', ALL_DEPTHS)!;
+    expect(all.attribute(found(all), 'x')).toBe('1');
+    expect(found(outlineXml(xml, '消息内容', ALL_DEPTHS - 1)!)).toBe(-1);
+    expect(() => outlineXml(deepest(MAX_XML_DEPTH + 2), '消息内容', ALL_DEPTHS)).toThrow(/Maximum nested tags exceeded/);
+  });
+
+  it('answers innerMarkup and children as before, through the links', () => {
+    expect(innerMarkup(xml, ['c', 'b'])).toBe('5');
+    expect(outline.children(outline.root).map((e) => outline.name(e))).toEqual(['a', 'p:b', 'p:b', 'b', '__toString', 'q:toString', 'c']);
   });
 });

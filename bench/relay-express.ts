@@ -1,0 +1,95 @@
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import express from 'express';
+import { Pool } from 'undici';
+import { writeAck, wrapAck } from '../src/push/acknowledge.js';
+
+// The floor of the throughput scenario: what any bridge must do for a push, and nothing else.
+// Express reads the body, one customer-service send goes to the fake WeChat through an undici
+// pool (the bridge's settings), and a fixed AA ack goes back. No XML is read, nothing is
+// recorded, no look-up. relay ÷ bare Express is the best ratio a bridge could reach on this
+// machine with this load generator and this fake: the ceiling the 0.40 target is judged against.
+//
+// Usage: node --import tsx bench/relay-express.ts --wechat URL --appid ID --secret S [--port 0]
+// Prints `{"ready":true,"url":...}` on stdout once listening; exits when stdin closes or on SIGTERM.
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '0' },
+    wechat: { type: 'string' },
+    appid: { type: 'string' },
+    secret: { type: 'string' },
+    openid: { type: 'string', default: 'oBenchRelayOpenid0001' },
+  },
+});
+if (!values.wechat || !values.appid || !values.secret) throw new Error('--wechat, --appid and --secret are required');
+
+const ackXml = writeAck({
+  ack: { code: 'AA', reason: '处理成功' },
+  addressing: { guid: '00000000-0000-0000-0000-000000000000', senderId: 'GCPERP', receiverId: 'WXBRIDGE' },
+  bridgeId: 'WECHAT-BRIDGE',
+  ackId: '00000000-0000-0000-0000-000000000001',
+  now: new Date(),
+});
+const answer = wrapAck(ackXml, { kind: 'soap12', operationNamespace: 'urn:hl7-org:v3', qualifiedParameters: false, cdata: false });
+
+// As src/wechat/api.ts builds its pool and its calls.
+const TIMEOUT_MS = 5000;
+const wechat = new Pool(new URL(values.wechat).origin, { connections: 64, pipelining: 1, keepAliveTimeout: 4000, keepAliveMaxTimeout: 30000, connect: { timeout: 3000 } });
+const tokenAnswer = await wechat.request({
+  method: 'POST',
+  path: '/cgi-bin/stable_token',
+  headers: { 'content-type': 'application/json; charset=utf-8' },
+  body: JSON.stringify({ grant_type: 'client_credential', appid: values.appid, secret: values.secret }),
+});
+const { access_token: token } = (await tokenAnswer.body.json()) as { access_token?: string };
+if (!token) throw new Error('the fake WeChat gave no access token');
+const sendPath = `/cgi-bin/message/custom/send?${new URLSearchParams({ access_token: token }).toString()}`;
+let sent = 0;
+
+async function send(): Promise<boolean> {
+  const res = await wechat.request({
+    method: 'POST',
+    path: sendPath,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+    // A text of the bridge's size, distinct per push so the fake's duplicate count stays meaningful.
+    body: JSON.stringify({ touser: values.openid, msgtype: 'text', text: { content: `审批通知 ${++sent} ${'单据已审批通过，请登录系统查看详情。'.repeat(4)}` } }),
+    headersTimeout: TIMEOUT_MS,
+    bodyTimeout: TIMEOUT_MS,
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  });
+  const result = JSON.parse(await res.body.text()) as { errcode?: number };
+  return res.statusCode === 200 && result.errcode === 0;
+}
+
+const app = express();
+app.disable('x-powered-by');
+app.set('etag', false);
+app.post('/push', express.raw({ type: () => true, limit: 1024 * 1024 }), (req, res) => {
+  const length = Buffer.isBuffer(req.body) ? req.body.length : 0;
+  if (length === 0) {
+    res.status(400).end();
+    return;
+  }
+  send().then(
+    (ok) => res.status(ok ? 200 : 502).type(answer.contentType).send(answer.body),
+    () => res.status(502).end(),
+  );
+});
+
+const server = app.listen(Number(values.port), '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ ready: true, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pid: process.pid })}\n`);
+});
+server.keepAliveTimeout = 65_000;
+server.headersTimeout = 66_000;
+server.requestTimeout = 30_000;
+
+const stop = (): void => {
+  server.closeAllConnections();
+  server.close(() => void wechat.close().finally(() => process.exit(0)));
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.stdin.on('end', stop);
+process.stdin.on('error', stop);
+process.stdin.resume();

@@ -1,8 +1,6 @@
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import express from 'express';
 import { Pool } from 'undici';
-import { writeAck, wrapAck } from '../src/push/acknowledge.js';
+import { baselineApp, FIXED_ANSWER as answer, serveBaseline } from './baseline-server.js';
 
 // The floor of the throughput scenario: what any bridge must do for a push, and nothing else.
 // Express reads the body, one customer-service send goes to the fake WeChat through an undici
@@ -23,15 +21,6 @@ const { values } = parseArgs({
   },
 });
 if (!values.wechat || !values.appid || !values.secret) throw new Error('--wechat, --appid and --secret are required');
-
-const ackXml = writeAck({
-  ack: { code: 'AA', reason: '处理成功' },
-  addressing: { guid: '00000000-0000-0000-0000-000000000000', senderId: 'GCPERP', receiverId: 'WXBRIDGE' },
-  bridgeId: 'WECHAT-BRIDGE',
-  ackId: '00000000-0000-0000-0000-000000000001',
-  now: new Date(),
-});
-const answer = wrapAck(ackXml, { kind: 'soap12', operationNamespace: 'urn:hl7-org:v3', qualifiedParameters: false, cdata: false });
 
 // As src/wechat/api.ts builds its pool and its calls.
 const TIMEOUT_MS = 5000;
@@ -62,12 +51,8 @@ async function send(): Promise<boolean> {
   return res.statusCode === 200 && result.errcode === 0;
 }
 
-const app = express();
-app.disable('x-powered-by');
-app.set('etag', false);
-app.post('/push', express.raw({ type: () => true, limit: 1024 * 1024 }), (req, res) => {
-  const length = Buffer.isBuffer(req.body) ? req.body.length : 0;
-  if (length === 0) {
+const app = baselineApp((body, res) => {
+  if (body.length === 0) {
     res.status(400).end();
     return;
   }
@@ -77,19 +62,4 @@ app.post('/push', express.raw({ type: () => true, limit: 1024 * 1024 }), (req, r
   );
 });
 
-const server = app.listen(Number(values.port), '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ ready: true, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pid: process.pid })}\n`);
-});
-server.keepAliveTimeout = 65_000;
-server.headersTimeout = 66_000;
-server.requestTimeout = 30_000;
-
-const stop = (): void => {
-  server.closeAllConnections();
-  server.close(() => void wechat.close().finally(() => process.exit(0)));
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
-process.stdin.on('end', stop);
-process.stdin.on('error', stop);
-process.stdin.resume();
+serveBaseline(app, Number(values.port), () => wechat.close());

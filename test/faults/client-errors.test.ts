@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createDatabase, type Database } from '../../src/db/data-source.js';
-import { createTestDatabase, withClient, type TestDatabase } from '../support/database.js';
+import type { Database } from '../../src/db/data-source.js';
+import { openTestDatabase, withClient, type TestDatabase } from '../support/database.js';
 
 // A pooled connection whose server goes away while it is checked out but not querying (Postgres
 // killed, or a DBA's pg_terminate_backend) makes the pg client emit 'error'. Neither pg-pool nor
@@ -11,9 +11,7 @@ let db: TestDatabase;
 let database: Database;
 
 beforeAll(async () => {
-  db = await createTestDatabase('client_errors');
-  database = createDatabase({ url: db.url, poolSize: 2 });
-  await database.dataSource.initialize();
+  ({ db, database } = await openTestDatabase('client_errors', 2, { migrated: false }));
 });
 
 afterAll(async () => {

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, type Database } from '../../src/db/data-source.js';
+import type { Database } from '../../src/db/data-source.js';
 import { claimAndLookUp, finishMessage } from '../../src/db/messages.js';
-import { migrate } from '../../src/db/migrate.js';
 import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics.js';
 import { sandboxDeliverer } from '../../src/push/channel-policy.js';
 import type { PushContext } from '../../src/push/context.js';
 import { handlePush } from '../../src/push/pipeline.js';
 import type { Approval, Received } from '../../src/types.js';
-import { createTestDatabase, withClient, type TestDatabase } from '../support/database.js';
+import { openTestDatabase, withClient, type TestDatabase } from '../support/database.js';
 import { newGuid, soapPush } from '../support/push.js';
 
 // Claims and outcomes are written in batches (issue 12): many pushes, few statements, and the
@@ -21,10 +20,7 @@ let database: Database;
 let ctx: PushContext;
 
 beforeAll(async () => {
-  db = await createTestDatabase('batched_writes');
-  database = createDatabase({ url: db.url, poolSize: 8 });
-  await database.dataSource.initialize();
-  await migrate(database.dataSource, log);
+  ({ db, database } = await openTestDatabase('batched_writes', 8));
   await withClient(db.url, (c) =>
     c.query(`INSERT INTO employees (employee_no, openid, name) SELECT 'B' || n, 'oBatch' || lpad(n::text, 22, '0'), '批量' || n FROM generate_series(1, 20) n`),
   );

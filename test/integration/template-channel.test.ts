@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LiveWechatConfig } from '../../src/config.js';
-import { createDatabase, type Database } from '../../src/db/data-source.js';
-import { migrate } from '../../src/db/migrate.js';
+import type { Database } from '../../src/db/data-source.js';
 import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics.js';
 import type { Delivery, Notice } from '../../src/push/deliver.js';
@@ -11,7 +10,7 @@ import { createQrScene, QrCodeError } from '../../src/wechat/qrcode.js';
 import { parseTemplateFields } from '../../src/wechat/template-fields.js';
 import { TemplateChannel, type TemplateChannelConfig } from '../../src/wechat/template.js';
 import { TokenProvider } from '../../src/wechat/token.js';
-import { createTestDatabase, withClient, type TestDatabase } from '../support/database.js';
+import { openTestDatabase, withClient, type TestDatabase } from '../support/database.js';
 import { FakeWechat, QR_INVALID_ARGS } from '../support/fake-wechat.js';
 import { newGuid } from '../support/push.js';
 
@@ -35,10 +34,7 @@ let api: WechatApi;
 let tokens: TokenProvider;
 
 beforeAll(async () => {
-  db = await createTestDatabase('template_channel');
-  database = createDatabase({ url: db.url, poolSize: 4 });
-  await database.dataSource.initialize();
-  await migrate(database.dataSource, log);
+  ({ db, database } = await openTestDatabase('template_channel', 4));
   // Slow answers take 1.5 s: three times the channel's timeout.
   wechat = await new FakeWechat({ slowMs: 1500 }).start();
   config = {

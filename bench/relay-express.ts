@@ -37,6 +37,16 @@ const sendPath = `/cgi-bin/message/custom/send?${new URLSearchParams({ access_to
 let sent = 0;
 
 async function send(): Promise<boolean> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new DOMException('timeout', 'TimeoutError')), TIMEOUT_MS);
+  try {
+    return await sendWith(abort.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function sendWith(signal: AbortSignal): Promise<boolean> {
   const res = await wechat.request({
     method: 'POST',
     path: sendPath,
@@ -45,7 +55,7 @@ async function send(): Promise<boolean> {
     body: JSON.stringify({ touser: values.openid, msgtype: 'text', text: { content: `审批通知 ${++sent} ${'单据已审批通过，请登录系统查看详情。'.repeat(4)}` } }),
     headersTimeout: TIMEOUT_MS,
     bodyTimeout: TIMEOUT_MS,
-    signal: AbortSignal.timeout(TIMEOUT_MS),
+    signal,
   });
   const result = JSON.parse(await res.body.text()) as { errcode?: number };
   return res.statusCode === 200 && result.errcode === 0;

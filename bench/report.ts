@@ -50,6 +50,8 @@ export interface ScenarioReport {
   p99AboveFakeMs: number | null;
   /** WeChat call times as the bridge recorded them in messages.attempts (ms, whole numbers). */
   wechatCallMs: { p50: number; p99: number } | null;
+  /** Bridge scenarios: the push path's batch round trips (claim, finish), commit included, from bridge_db_batch_duration_seconds. */
+  dbBatchMs: Record<string, { batches: number; meanMs: number; p50UpToMs: number; p99UpToMs: number }> | null;
   deliveredByFake: number | null;
   tokenFetches: number | null;
   /** Bridge scenarios: worker processes serving (1: not clustered). */

@@ -360,7 +360,7 @@ async function bridgeScenario(spec: Spec, adminUrl: string, workers: number | nu
     if (args.profile) await query(databaseUrl, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements').then(() => query(databaseUrl, 'SELECT pg_stat_statements_reset()'));
 
     const commitsBefore = await commits(adminUrl, database);
-    const statementsBefore = await bridgeStatements(url);
+    const dbBefore = await bridgeDbMetrics(url);
     const lastIdBeforeRun = Number((await query<{ id: string | null }>(databaseUrl, 'SELECT max(id) AS id FROM messages'))[0]?.id ?? 0);
     const window = cpuWindow({ bridge: bridge.pid, fake: fake.child.pid, postgres: postmasterPid(clusterDir!), bridgeTree: true });
     const rss = rssSampler(bridge.pid);
@@ -368,8 +368,12 @@ async function bridgeScenario(spec: Spec, adminUrl: string, workers: number | nu
     const sampledKb = rss.stop();
     const cpu = window.end();
     const commitsAfter = await commits(adminUrl, database);
-    const statementsAfter = await bridgeStatements(url);
+    const dbAfter = await bridgeDbMetrics(url);
+    const statementsBefore = dbBefore?.statements ?? null;
+    const statementsAfter = dbAfter?.statements ?? null;
+    const dbBatchMs = batchTimes(dbBefore, dbAfter);
     print(`   ${run.pushesPerSec.toFixed(1)} pushes/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms, ${run.aa} AA / ${run.answered} answered`);
+    if (dbBatchMs) print(`   database: ${describeBatches(dbBatchMs).slice(2)}`);
 
     // What the fake and the database say, after every push was answered.
     const fakeStats = await getJson<FakeStats>(`${fake.info.controlUrl}/stats`);
@@ -431,7 +435,7 @@ async function bridgeScenario(spec: Spec, adminUrl: string, workers: number | nu
       checks.push({
         name: 'p99 ≤ 15 ms above the fake WeChat delay',
         pass: p99AboveFakeMs <= 15,
-        detail: `p99 ${run.latencyMs.p99} ms − ${spec.delayMs} ms delay = ${p99AboveFakeMs} ms (bridge-measured WeChat call p99 ${wechat[0]?.p99 ?? '?'} ms)`,
+        detail: `p99 ${run.latencyMs.p99} ms − ${spec.delayMs} ms delay = ${p99AboveFakeMs} ms (bridge-measured WeChat call p99 ${wechat[0]?.p99 ?? '?'} ms${describeBatches(dbBatchMs)})`,
       });
     }
 
@@ -449,6 +453,7 @@ async function bridgeScenario(spec: Spec, adminUrl: string, workers: number | nu
       ...measuredOf(run),
       p99AboveFakeMs,
       wechatCallMs: wechat[0]?.p50 === null || wechat[0]?.p50 === undefined ? null : { p50: Number(wechat[0].p50), p99: Number(wechat[0].p99) },
+      dbBatchMs,
       deliveredByFake: fakeStats.accepted,
       tokenFetches: fakeStats.tokenCalls,
       workers: workers ?? workerPids.length,
@@ -565,6 +570,7 @@ async function baselineScenario(spec: Spec, kind: Baseline): Promise<ScenarioRep
       ...measuredOf(run),
       p99AboveFakeMs,
       wechatCallMs: null,
+      dbBatchMs: null,
       deliveredByFake,
       tokenFetches: null,
       db: null,
@@ -705,21 +711,62 @@ function cpuWindow(pids: { bridge: number; fake: number | null; postgres: number
   };
 }
 
+function describeBatches(batches: ScenarioReport['dbBatchMs']): string {
+  if (!batches) return '';
+  return Object.entries(batches)
+    .map(([name, b]) => `; ${name} batch round trip mean ${b.meanMs} ms, p99 ≤ ${b.p99UpToMs} ms`)
+    .join('');
+}
+
 async function commits(adminUrl: string, database: string): Promise<number> {
   const rows = await query<{ n: string }>(adminUrl, 'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = $1', [database]);
   // The statistics are flushed by each backend at most once a second.
   return Number(rows[0]?.n ?? 0);
 }
 
-/** Statements the bridge sent (all workers), from its own counter on /metrics; null if unreadable. */
-async function bridgeStatements(url: string): Promise<number | null> {
+/** What the bridge's own /metrics (all workers) says about its database work; null if unreadable. */
+interface BridgeDbMetrics {
+  statements: number | null;
+  /** bridge_db_batch_duration_seconds by statement: cumulative bucket counts by upper bound (s), sum (s), count. */
+  batches: Map<string, { buckets: Array<[number, number]>; sum: number; count: number }>;
+}
+
+async function bridgeDbMetrics(url: string): Promise<BridgeDbMetrics | null> {
   try {
     const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: AbortSignal.timeout(5000) });
-    const match = /^bridge_db_statements_total(?:\{[^}]*\})? ([0-9.e+]+)/m.exec(await res.text());
-    return match ? Number(match[1]) : null;
+    const text = await res.text();
+    const match = /^bridge_db_statements_total(?:\{[^}]*\})? ([0-9.e+]+)/m.exec(text);
+    const batches: BridgeDbMetrics['batches'] = new Map();
+    const of = (statement: string) => batches.get(statement) ?? batches.set(statement, { buckets: [], sum: 0, count: 0 }).get(statement)!;
+    for (const m of text.matchAll(/^bridge_db_batch_duration_seconds_(bucket|sum|count)\{([^}]*)\} ([0-9.e+]+)$/gm)) {
+      const statement = /statement="([^"]+)"/.exec(m[2]!)?.[1];
+      if (!statement) continue;
+      const value = Number(m[3]);
+      if (m[1] === 'sum') of(statement).sum = value;
+      else if (m[1] === 'count') of(statement).count = value;
+      else of(statement).buckets.push([/le="\+Inf"/.test(m[2]!) ? Infinity : Number(/le="([^"]+)"/.exec(m[2]!)?.[1]), value]);
+    }
+    return { statements: match ? Number(match[1]) : null, batches };
   } catch {
     return null;
   }
+}
+
+/** Batch round trips during the run (after − before): mean, and p50/p99 as the bucket bound they fall under. */
+function batchTimes(before: BridgeDbMetrics | null, after: BridgeDbMetrics | null): ScenarioReport['dbBatchMs'] {
+  if (!before || !after) return null;
+  const out: NonNullable<ScenarioReport['dbBatchMs']> = {};
+  for (const [statement, a] of after.batches) {
+    const b = before.batches.get(statement);
+    const count = a.count - (b?.count ?? 0);
+    if (count <= 0) continue;
+    const upTo = (q: number): number => {
+      const bucket = a.buckets.find(([le, n]) => n - (b?.buckets.find(([l]) => l === le)?.[1] ?? 0) >= q * count);
+      return bucket ? bucket[0] * 1000 : Infinity;
+    };
+    out[statement.replace(/^bridge_|_batch$/g, '')] = { batches: count, meanMs: round(((a.sum - (b?.sum ?? 0)) / count) * 1000, 2), p50UpToMs: upTo(0.5), p99UpToMs: upTo(0.99) };
+  }
+  return out;
 }
 
 async function topStatements(databaseUrl: string, pushes: number): Promise<NonNullable<ScenarioReport['pgStatements']>> {

@@ -50,6 +50,15 @@ export class Metrics {
     const registers = [this.registry];
     new Gauge({ name: 'bridge_db_pool_in_use', help: 'Postgres connections checked out of the pool', registers, collect() { this.set(db.inUse()); } });
     new Gauge({ name: 'bridge_db_pool_waiting', help: 'Queries waiting for a Postgres connection', registers, collect() { this.set(db.waiting()); } });
+    // Per statement, not per push: a batch's round trip is what each of its pushes waited for.
+    const batchSeconds = new Histogram({
+      name: 'bridge_db_batch_duration_seconds',
+      help: 'Round trips of the push path\'s batched statements, commit (WAL flush) included, by statement: bridge_claim_batch (record and look up), bridge_finish_batch (the outcome)',
+      labelNames: ['statement'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    db.onNamed((statement, seconds) => batchSeconds.observe({ statement }, seconds));
     new Counter({
       name: 'bridge_db_statements_total',
       help: 'Statements sent to Postgres, transaction control included: round trips',

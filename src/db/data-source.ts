@@ -38,7 +38,12 @@ export interface DatabaseStats {
   waiting(): number;
   /** Statements sent (transaction control included): round trips, the cost batching saves. */
   statements(): number;
+  /** Calls `listener` after each push-path statement (`named`) with its round trip, commit included. */
+  onNamed(listener: NamedListener): void;
 }
+
+/** A push-path statement's name and how long its round trip took, in seconds (failed ones too). */
+export type NamedListener = (name: string, seconds: number) => void;
 
 /** Rows back, whatever the statement (TypeORM's plain result differs for UPDATE … RETURNING). */
 export type Query = <T>(sql: string, params?: unknown[]) => Promise<T[]>;
@@ -52,7 +57,7 @@ export class Database {
   constructor(
     readonly dataSource: DataSource,
     readonly stats: DatabaseStats,
-    private readonly direct: { pool(): pg.Pool; counted(): void },
+    private readonly direct: { pool(): pg.Pool; counted(): void; timed(name: string, seconds: number): void },
   ) {}
 
   /**
@@ -62,7 +67,12 @@ export class Database {
    */
   named = async <T>(name: string, sql: string, params: unknown[]): Promise<T[]> => {
     this.direct.counted();
-    return (await this.direct.pool().query({ name, text: sql, values: params })).rows as T[];
+    const started = performance.now();
+    try {
+      return (await this.direct.pool().query({ name, text: sql, values: params })).rows as T[];
+    } finally {
+      this.direct.timed(name, (performance.now() - started) / 1000);
+    }
   };
 
   query: Query = async <T>(sql: string, params: unknown[] = []) => {
@@ -99,6 +109,7 @@ async function rowsOf<T>(runner: QueryRunner, sql: string, params: unknown[]): P
 
 export function createDatabase({ url, poolSize }: PoolOptions): Database {
   const pools: pg.Pool[] = [];
+  const namedListeners: NamedListener[] = [];
   let statements = 0;
   const dataSource = new DataSource({
     type: 'postgres',
@@ -120,8 +131,15 @@ export function createDatabase({ url, poolSize }: PoolOptions): Database {
       inUse: () => pools.reduce((n, p) => n + p.totalCount - p.idleCount, 0),
       waiting: () => pools.reduce((n, p) => n + p.waitingCount, 0),
       statements: () => statements,
+      onNamed: (listener) => namedListeners.push(listener),
     },
-    { pool: () => poolOf(dataSource), counted: () => statements++ },
+    {
+      pool: () => poolOf(dataSource),
+      counted: () => statements++,
+      timed: (name, seconds) => {
+        for (const listener of namedListeners) listener(name, seconds);
+      },
+    },
   );
 }
 

@@ -60,6 +60,27 @@ describe('batched claims and outcomes', () => {
     expect(statements).toBeLessThanOrEqual(8);
   });
 
+  it('times each batch round trip by statement in the metrics', async () => {
+    const batches = async () => {
+      const values = await ctx.metrics.registry.getSingleMetric('bridge_db_batch_duration_seconds')!.get();
+      const pick = (suffix: string, statement: string) => values.values.find((v) => (v as { metricName?: string }).metricName === `bridge_db_batch_duration_seconds_${suffix}` && v.labels.statement === statement)?.value ?? 0;
+      return { claims: pick('count', 'bridge_claim_batch'), finishes: pick('count', 'bridge_finish_batch'), seconds: pick('sum', 'bridge_claim_batch') + pick('sum', 'bridge_finish_batch') };
+    };
+    const before = await batches();
+    const statementsBefore = database.stats.statements();
+    const guids = Array.from({ length: 12 }, () => newGuid());
+    await Promise.all(guids.map((guid, i) => handlePush(ctx, body(guid, `B${(i % 20) + 1}`), 'application/soap+xml')));
+    const after = await batches();
+    const claims = after.claims - before.claims;
+    const finishes = after.finishes - before.finishes;
+    // Every statement of these pushes is a timed batch: at least one of each kind, at most one per push.
+    expect(claims).toBeGreaterThanOrEqual(1);
+    expect(finishes).toBeGreaterThanOrEqual(1);
+    expect(claims + finishes).toBe(database.stats.statements() - statementsBefore);
+    expect(claims).toBeLessThanOrEqual(12);
+    expect(after.seconds).toBeGreaterThan(before.seconds);
+  });
+
   it('delivers each GUID once when its copies arrive in the same batch as other pushes', async () => {
     const twice = newGuid();
     const thrice = newGuid();

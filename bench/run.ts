@@ -345,15 +345,7 @@ async function bridgeScenario(spec: Spec, adminUrl: string, workers: number | nu
     const idleRssKb = treeMaxKb(bridge.pid, 'VmRSS') ?? 0;
     const workerPids = processTree(bridge.pid).filter((pid) => pid !== bridge!.pid);
 
-    const load = (durationS: number): LoadOptions => ({
-      url,
-      connections: spec.connections,
-      durationS,
-      ...(spec.rate === undefined ? {} : { rate: spec.rate }),
-      contentType: CONTENT_TYPE,
-      body: pushBody,
-      expectGuidEcho: true,
-    });
+    const load = loadOf(spec, url, true);
     const warm = await runLoad(load(warmupS));
     await query(adminUrl, 'CHECKPOINT');
     const busyBefore = await waitForQuiet(spec.name);
@@ -529,15 +521,7 @@ async function baselineScenario(spec: Spec, kind: Baseline): Promise<ScenarioRep
   });
   try {
     const { url } = await readyLine<{ url: string }>(server, 20_000);
-    const load = (durationS: number): LoadOptions => ({
-      url,
-      connections: spec.connections,
-      durationS,
-      ...(spec.rate === undefined ? {} : { rate: spec.rate }),
-      contentType: CONTENT_TYPE,
-      body: pushBody,
-      expectGuidEcho: false,
-    });
+    const load = loadOf(spec, url, false);
     const warmup = await runLoad(load(warmupS));
     const busyBefore = await waitForQuiet(kind);
     const window = cpuWindow({ bridge: server.pid, fake: fake?.child.pid ?? null, postgres: null });
@@ -709,6 +693,19 @@ function cpuWindow(pids: { bridge: number; fake: number | null; postgres: number
       return share;
     },
   };
+}
+
+/** The scenario's load against `url` for `durationS` (warm-up or run); the baselines' acks echo no GUID. */
+function loadOf(spec: Spec, url: string, expectGuidEcho: boolean): (durationS: number) => LoadOptions {
+  return (durationS) => ({
+    url,
+    connections: spec.connections,
+    durationS,
+    ...(spec.rate === undefined ? {} : { rate: spec.rate }),
+    contentType: CONTENT_TYPE,
+    body: pushBody,
+    expectGuidEcho,
+  });
 }
 
 function describeBatches(batches: ScenarioReport['dbBatchMs']): string {

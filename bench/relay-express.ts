@@ -22,9 +22,9 @@ const { values } = parseArgs({
 });
 if (!values.wechat || !values.appid || !values.secret) throw new Error('--wechat, --appid and --secret are required');
 
-// As src/wechat/api.ts builds its pool and its calls.
+// As src/wechat/api.ts builds its pool and its calls (connections: the default WECHAT_MAX_CONNECTIONS).
 const TIMEOUT_MS = 5000;
-const wechat = new Pool(new URL(values.wechat).origin, { connections: 64, pipelining: 1, keepAliveTimeout: 4000, keepAliveMaxTimeout: 30000, connect: { timeout: 3000 } });
+const wechat = new Pool(new URL(values.wechat).origin, { connections: 256, pipelining: 1, keepAliveTimeout: 4000, keepAliveMaxTimeout: 30000, connect: { timeout: 3000 } });
 const tokenAnswer = await wechat.request({
   method: 'POST',
   path: '/cgi-bin/stable_token',

@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { DEFAULT_WECHAT_MAX_CONNECTIONS } from '../src/config.js';
 import { baselineApp, FIXED_ANSWER as answer, serveBaseline } from './baseline-server.js';
 
-// The floor of the throughput scenario: what any bridge must do for a push, and nothing else.
+// The floor of the bench's scenarios (throughput, and as relay-slow and relay-steady under their
+// loads): what any bridge must do for a push, and nothing else.
 // Express reads the body, one customer-service send goes to the fake WeChat through an undici
 // pool (the bridge's settings), and a fixed AA ack goes back. No XML is read, nothing is
 // recorded, no look-up. relay ÷ bare Express is the best ratio a bridge could reach on this
@@ -22,9 +24,9 @@ const { values } = parseArgs({
 });
 if (!values.wechat || !values.appid || !values.secret) throw new Error('--wechat, --appid and --secret are required');
 
-// As src/wechat/api.ts builds its pool and its calls (connections: the default WECHAT_MAX_CONNECTIONS).
+// As src/wechat/api.ts builds its pool (at the default WECHAT_MAX_CONNECTIONS) and its calls.
 const TIMEOUT_MS = 5000;
-const wechat = new Pool(new URL(values.wechat).origin, { connections: 256, pipelining: 1, keepAliveTimeout: 4000, keepAliveMaxTimeout: 30000, connect: { timeout: 3000 } });
+const wechat = new Pool(new URL(values.wechat).origin, { connections: DEFAULT_WECHAT_MAX_CONNECTIONS, pipelining: 1, keepAliveTimeout: 4000, keepAliveMaxTimeout: 30000, connect: { timeout: 3000 } });
 const tokenAnswer = await wechat.request({
   method: 'POST',
   path: '/cgi-bin/stable_token',

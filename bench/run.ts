@@ -502,7 +502,7 @@ function measuredOf(run: Awaited<ReturnType<typeof runLoad>>) {
   };
 }
 
-/** The two baselines of the throughput ratio: bare Express (the reference) and the relay (the floor). */
+/** The baselines: bare Express (the reference of the throughput ratio) and the relay (the floor, under every scenario's load). */
 const BASELINES = {
   'bare-express': {
     title: 'same load against Express reading the body and answering a fixed ack',

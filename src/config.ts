@@ -103,6 +103,9 @@ type Env = Record<string, string | undefined>;
 /** Far above any core count this runs on; a typo such as 800 is caught rather than forking 800 processes. */
 const MAX_WORKERS = 256;
 
+/** WECHAT_MAX_CONNECTIONS when unset; the bench's relay builds its pool with it too. */
+export const DEFAULT_WECHAT_MAX_CONNECTIONS = 256;
+
 export function loadConfig(env: Env = process.env): Config {
   const get = (name: string): string | undefined => {
     const value = env[name]?.trim();
@@ -141,7 +144,7 @@ export function loadConfig(env: Env = process.env): Config {
       tokenApi,
       timeoutMs: int('WECHAT_TIMEOUT_MS', 5000, 100, 14000),
       maxRetries: int('WECHAT_MAX_RETRIES', 3, 0, 10),
-      maxConnections: int('WECHAT_MAX_CONNECTIONS', 256, 1, 4096),
+      maxConnections: int('WECHAT_MAX_CONNECTIONS', DEFAULT_WECHAT_MAX_CONNECTIONS, 1, 4096),
       maxParts: int('WECHAT_MAX_PARTS', DEFAULT_MAX_PARTS, 1, 50),
       delivery: deliveryPolicy(get('WECHAT_DELIVERY'), template),
       template,

@@ -52,6 +52,11 @@ export interface ScenarioReport {
   wechatCallMs: { p50: number; p99: number } | null;
   /** Bridge scenarios: the push path's batch round trips (claim, finish), commit included, from bridge_db_batch_duration_seconds. */
   dbBatchMs: Record<string, { batches: number; meanMs: number; p50UpToMs: number; p99UpToMs: number }> | null;
+  /**
+   * Bridge scenarios: the garbage collector's pauses during the run, by kind (minor: scavenge, major:
+   * mark-compact's final pause), all workers together, from nodejs_gc_duration_seconds.
+   */
+  gcPauses?: Record<string, { count: number; perSec: number; meanMs: number; totalMs: number; over10Ms: number }> | null;
   deliveredByFake: number | null;
   tokenFetches: number | null;
   /** Bridge scenarios: worker processes serving (1: not clustered). */

@@ -363,7 +363,7 @@ async function bridgeScenario(spec: Spec, adminUrl: string, workers: number | nu
     if (args.profile) await query(databaseUrl, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements').then(() => query(databaseUrl, 'SELECT pg_stat_statements_reset()'));
 
     const commitsBefore = await commits(adminUrl, database);
-    const dbBefore = await bridgeDbMetrics(url);
+    const metricsBefore = await bridgeMetrics(url);
     const lastIdBeforeRun = Number((await query<{ id: string | null }>(databaseUrl, 'SELECT max(id) AS id FROM messages'))[0]?.id ?? 0);
     const window = cpuWindow({ bridge: bridge.pid, fake: fake.child.pid, postgres: postmasterPid(clusterDir!), bridgeTree: true });
     const rss = rssSampler(bridge.pid);
@@ -371,12 +371,14 @@ async function bridgeScenario(spec: Spec, adminUrl: string, workers: number | nu
     const sampledKb = rss.stop();
     const cpu = window.end();
     const commitsAfter = await commits(adminUrl, database);
-    const dbAfter = await bridgeDbMetrics(url);
-    const statementsBefore = dbBefore?.statements ?? null;
-    const statementsAfter = dbAfter?.statements ?? null;
-    const dbBatchMs = batchTimes(dbBefore, dbAfter);
+    const metricsAfter = await bridgeMetrics(url);
+    const statementsBefore = metricsBefore?.statements ?? null;
+    const statementsAfter = metricsAfter?.statements ?? null;
+    const dbBatchMs = batchTimes(metricsBefore, metricsAfter);
+    const gc = gcPauses(metricsBefore, metricsAfter, run.elapsedS);
     print(`   ${run.pushesPerSec.toFixed(1)} pushes/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms, ${run.aa} AA / ${run.answered} answered`);
     if (dbBatchMs) print(`   database: ${describeBatches(dbBatchMs).slice(2)}`);
+    if (gc) print(`   GC pauses: ${describeGc(gc)}`);
 
     // What the fake and the database say, after every push was answered.
     const fakeStats = await getJson<FakeStats>(`${fake.info.controlUrl}/stats`);
@@ -438,7 +440,7 @@ async function bridgeScenario(spec: Spec, adminUrl: string, workers: number | nu
       checks.push({
         name: 'p99 ≤ 15 ms above the fake WeChat delay',
         pass: p99AboveFakeMs <= 15,
-        detail: `p99 ${run.latencyMs.p99} ms − ${spec.delayMs} ms delay = ${p99AboveFakeMs} ms (bridge-measured WeChat call p99 ${wechat[0]?.p99 ?? '?'} ms${describeBatches(dbBatchMs)})`,
+        detail: `p99 ${run.latencyMs.p99} ms − ${spec.delayMs} ms delay = ${p99AboveFakeMs} ms (bridge-measured WeChat call p99 ${wechat[0]?.p99 ?? '?'} ms${describeBatches(dbBatchMs)}${gc ? `; GC pauses: ${describeGc(gc)}` : ''})`,
       });
     }
 
@@ -457,6 +459,7 @@ async function bridgeScenario(spec: Spec, adminUrl: string, workers: number | nu
       p99AboveFakeMs,
       wechatCallMs: wechat[0]?.p50 === null || wechat[0]?.p50 === undefined ? null : { p50: Number(wechat[0].p50), p99: Number(wechat[0].p99) },
       dbBatchMs,
+      gcPauses: gc,
       deliveredByFake: fakeStats.accepted,
       tokenFetches: fakeStats.tokenCalls,
       workers: workers ?? workerPids.length,
@@ -732,49 +735,104 @@ async function commits(adminUrl: string, database: string): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
-/** What the bridge's own /metrics (all workers) says about its database work; null if unreadable. */
-interface BridgeDbMetrics {
+/** What the bridge's own /metrics (all workers) says about its database work and its GC; null if unreadable. */
+interface BridgeMetrics {
   statements: number | null;
-  /** bridge_db_batch_duration_seconds by statement: cumulative bucket counts by upper bound (s), sum (s), count. */
-  batches: Map<string, { buckets: Array<[number, number]>; sum: number; count: number }>;
+  /** bridge_db_batch_duration_seconds by statement. */
+  batches: Map<string, Histogram>;
+  /** nodejs_gc_duration_seconds by kind. */
+  gc: Map<string, Histogram>;
 }
 
-async function bridgeDbMetrics(url: string): Promise<BridgeDbMetrics | null> {
+/** One Prometheus histogram series: cumulative bucket counts by upper bound (s), sum (s), count. */
+interface Histogram {
+  buckets: Array<[number, number]>;
+  sum: number;
+  count: number;
+}
+
+async function bridgeMetrics(url: string): Promise<BridgeMetrics | null> {
   try {
     const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, signal: AbortSignal.timeout(5000) });
     const text = await res.text();
     const match = /^bridge_db_statements_total(?:\{[^}]*\})? ([0-9.e+]+)/m.exec(text);
-    const batches: BridgeDbMetrics['batches'] = new Map();
-    const of = (statement: string) => batches.get(statement) ?? batches.set(statement, { buckets: [], sum: 0, count: 0 }).get(statement)!;
-    for (const m of text.matchAll(/^bridge_db_batch_duration_seconds_(bucket|sum|count)\{([^}]*)\} ([0-9.e+]+)$/gm)) {
-      const statement = /statement="([^"]+)"/.exec(m[2]!)?.[1];
-      if (!statement) continue;
-      const value = Number(m[3]);
-      if (m[1] === 'sum') of(statement).sum = value;
-      else if (m[1] === 'count') of(statement).count = value;
-      else of(statement).buckets.push([/le="\+Inf"/.test(m[2]!) ? Infinity : Number(/le="([^"]+)"/.exec(m[2]!)?.[1]), value]);
-    }
-    return { statements: match ? Number(match[1]) : null, batches };
+    return {
+      statements: match ? Number(match[1]) : null,
+      batches: histograms(text, 'bridge_db_batch_duration_seconds', 'statement'),
+      gc: histograms(text, 'nodejs_gc_duration_seconds', 'kind'),
+    };
   } catch {
     return null;
   }
 }
 
+/** The series of histogram `name` in an exposition text, by the value of `label`. */
+function histograms(text: string, name: string, label: string): Map<string, Histogram> {
+  const out = new Map<string, Histogram>();
+  const of = (key: string): Histogram => out.get(key) ?? out.set(key, { buckets: [], sum: 0, count: 0 }).get(key)!;
+  for (const m of text.matchAll(new RegExp(`^${name}_(bucket|sum|count)\\{([^}]*)\\} ([0-9.e+]+)$`, 'gm'))) {
+    const key = new RegExp(`${label}="([^"]+)"`).exec(m[2]!)?.[1];
+    if (!key) continue;
+    const value = Number(m[3]);
+    if (m[1] === 'sum') of(key).sum = value;
+    else if (m[1] === 'count') of(key).count = value;
+    else of(key).buckets.push([/le="\+Inf"/.test(m[2]!) ? Infinity : Number(/le="([^"]+)"/.exec(m[2]!)?.[1]), value]);
+  }
+  return out;
+}
+
+/** A histogram's observations between two readings: count, sum (s), and how many fell at or under each bound. */
+function during(before: Histogram | undefined, after: Histogram): { count: number; sum: number; upTo: (le: number) => number } {
+  return {
+    count: after.count - (before?.count ?? 0),
+    sum: after.sum - (before?.sum ?? 0),
+    upTo: (le) => (after.buckets.find(([l]) => l === le)?.[1] ?? 0) - (before?.buckets.find(([l]) => l === le)?.[1] ?? 0),
+  };
+}
+
 /** Batch round trips during the run (after − before): mean, and p50/p99 as the bucket bound they fall under. */
-function batchTimes(before: BridgeDbMetrics | null, after: BridgeDbMetrics | null): ScenarioReport['dbBatchMs'] {
+function batchTimes(before: BridgeMetrics | null, after: BridgeMetrics | null): ScenarioReport['dbBatchMs'] {
   if (!before || !after) return null;
   const out: NonNullable<ScenarioReport['dbBatchMs']> = {};
   for (const [statement, a] of after.batches) {
-    const b = before.batches.get(statement);
-    const count = a.count - (b?.count ?? 0);
-    if (count <= 0) continue;
+    const d = during(before.batches.get(statement), a);
+    if (d.count <= 0) continue;
     const upTo = (q: number): number => {
-      const bucket = a.buckets.find(([le, n]) => n - (b?.buckets.find(([l]) => l === le)?.[1] ?? 0) >= q * count);
+      const bucket = a.buckets.find(([le]) => d.upTo(le) >= q * d.count);
       return bucket ? bucket[0] * 1000 : Infinity;
     };
-    out[statement.replace(/^bridge_|_batch$/g, '')] = { batches: count, meanMs: round(((a.sum - (b?.sum ?? 0)) / count) * 1000, 2), p50UpToMs: upTo(0.5), p99UpToMs: upTo(0.99) };
+    out[statement.replace(/^bridge_|_batch$/g, '')] = { batches: d.count, meanMs: round((d.sum / d.count) * 1000, 2), p50UpToMs: upTo(0.5), p99UpToMs: upTo(0.99) };
   }
   return out;
+}
+
+/**
+ * GC pauses during the run (after − before), by kind. prom-client's buckets put 10 ms as a bound, so
+ * the pauses long enough to show in a p99 are counted exactly.
+ */
+function gcPauses(before: BridgeMetrics | null, after: BridgeMetrics | null, elapsedS: number): ScenarioReport['gcPauses'] {
+  if (!before || !after) return null;
+  const out: NonNullable<ScenarioReport['gcPauses']> = {};
+  for (const [kind, a] of after.gc) {
+    const d = during(before.gc.get(kind), a);
+    if (d.count <= 0) continue;
+    out[kind] = {
+      count: d.count,
+      perSec: round(d.count / Math.max(0.001, elapsedS), 2),
+      meanMs: round((d.sum / d.count) * 1000, 2),
+      totalMs: round(d.sum * 1000, 1),
+      over10Ms: d.count - d.upTo(0.01),
+    };
+  }
+  return out;
+}
+
+function describeGc(gc: ScenarioReport['gcPauses']): string {
+  if (!gc) return '';
+  return ['minor', 'major']
+    .filter((kind) => gc[kind])
+    .map((kind) => `${kind} ${gc[kind]!.perSec}/s, ${gc[kind]!.meanMs} ms mean, ${gc[kind]!.over10Ms} over 10 ms`)
+    .join('; ');
 }
 
 async function topStatements(databaseUrl: string, pushes: number): Promise<NonNullable<ScenarioReport['pgStatements']>> {

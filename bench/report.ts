@@ -56,7 +56,7 @@ export interface ScenarioReport {
    * Bridge scenarios: the garbage collector's pauses during the run, by kind (minor: scavenge, major:
    * mark-compact's final pause), all workers together, from nodejs_gc_duration_seconds.
    */
-  gcPauses?: Record<string, { count: number; perSec: number; meanMs: number; totalMs: number; over10Ms: number }> | null;
+  gcPauses: Record<string, { count: number; perSec: number; meanMs: number; totalMs: number; over10Ms: number | null }> | null;
   deliveredByFake: number | null;
   tokenFetches: number | null;
   /** Bridge scenarios: worker processes serving (1: not clustered). */

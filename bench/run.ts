@@ -569,6 +569,7 @@ async function baselineScenario(spec: Spec, kind: Baseline): Promise<ScenarioRep
       p99AboveFakeMs,
       wechatCallMs: null,
       dbBatchMs: null,
+      gcPauses: null,
       deliveredByFake,
       tokenFetches: null,
       db: null,
@@ -782,11 +783,14 @@ function histograms(text: string, name: string, label: string): Map<string, Hist
 }
 
 /** A histogram's observations between two readings: count, sum (s), and how many fell at or under each bound. */
-function during(before: Histogram | undefined, after: Histogram): { count: number; sum: number; upTo: (le: number) => number } {
+function during(before: Histogram | undefined, after: Histogram): { count: number; sum: number; upTo: (le: number) => number | null } {
   return {
     count: after.count - (before?.count ?? 0),
     sum: after.sum - (before?.sum ?? 0),
-    upTo: (le) => (after.buckets.find(([l]) => l === le)?.[1] ?? 0) - (before?.buckets.find(([l]) => l === le)?.[1] ?? 0),
+    upTo: (le) => {
+      const bucket = after.buckets.find(([l]) => l === le);
+      return bucket ? bucket[1] - (before?.buckets.find(([l]) => l === le)?.[1] ?? 0) : null;
+    },
   };
 }
 
@@ -798,7 +802,7 @@ function batchTimes(before: BridgeMetrics | null, after: BridgeMetrics | null): 
     const d = during(before.batches.get(statement), a);
     if (d.count <= 0) continue;
     const upTo = (q: number): number => {
-      const bucket = a.buckets.find(([le]) => d.upTo(le) >= q * d.count);
+      const bucket = a.buckets.find(([le]) => (d.upTo(le) ?? 0) >= q * d.count);
       return bucket ? bucket[0] * 1000 : Infinity;
     };
     out[statement.replace(/^bridge_|_batch$/g, '')] = { batches: d.count, meanMs: round((d.sum / d.count) * 1000, 2), p50UpToMs: upTo(0.5), p99UpToMs: upTo(0.99) };
@@ -807,8 +811,8 @@ function batchTimes(before: BridgeMetrics | null, after: BridgeMetrics | null): 
 }
 
 /**
- * GC pauses during the run (after − before), by kind. prom-client's buckets put 10 ms as a bound, so
- * the pauses long enough to show in a p99 are counted exactly.
+ * GC pauses during the run (after − before), by kind. prom-client's buckets have 10 ms as a bound, so
+ * the pauses long enough to show in a p99 are counted exactly (null if the buckets ever change).
  */
 function gcPauses(before: BridgeMetrics | null, after: BridgeMetrics | null, elapsedS: number): ScenarioReport['gcPauses'] {
   if (!before || !after) return null;
@@ -816,12 +820,13 @@ function gcPauses(before: BridgeMetrics | null, after: BridgeMetrics | null, ela
   for (const [kind, a] of after.gc) {
     const d = during(before.gc.get(kind), a);
     if (d.count <= 0) continue;
+    const under10Ms = d.upTo(0.01);
     out[kind] = {
       count: d.count,
       perSec: round(d.count / Math.max(0.001, elapsedS), 2),
       meanMs: round((d.sum / d.count) * 1000, 2),
       totalMs: round(d.sum * 1000, 1),
-      over10Ms: d.count - d.upTo(0.01),
+      over10Ms: under10Ms === null ? null : d.count - under10Ms,
     };
   }
   return out;
@@ -831,7 +836,7 @@ function describeGc(gc: ScenarioReport['gcPauses']): string {
   if (!gc) return '';
   return ['minor', 'major']
     .filter((kind) => gc[kind])
-    .map((kind) => `${kind} ${gc[kind]!.perSec}/s, ${gc[kind]!.meanMs} ms mean, ${gc[kind]!.over10Ms} over 10 ms`)
+    .map((kind) => `${kind} ${gc[kind]!.perSec}/s, ${gc[kind]!.meanMs} ms mean${gc[kind]!.over10Ms === null ? '' : `, ${gc[kind]!.over10Ms} over 10 ms`}`)
     .join('; ');
 }
 

@@ -5,6 +5,7 @@ import { adminTokenFromDataDir } from './admin/token-file.js';
 import type { MetricsText } from './app.js';
 import type { Config } from './config.js';
 import type { Database } from './db/data-source.js';
+import { withinMs } from './deadline.js';
 import { EXIT, exitOnCrash, stopControl, stopOnSignals } from './lifecycle.js';
 import type { Logger } from './log.js';
 import { abandon, assertPortsFree, prepareDatabase, startWorkerService, type Service } from './service.js';
@@ -137,7 +138,7 @@ class Workers {
       if (!this.booted.has(worker) || !send(worker, { type: 'bridge:stop' })) worker.process.kill('SIGTERM');
     }
     const deadline = this.config.shutdownGraceMs + STOP_MARGIN_MS;
-    const inTime = await Promise.race([Promise.all(exits).then(() => true), sleep(deadline, false, { ref: false })]);
+    const inTime = await withinMs(Promise.all(exits).then(() => true), deadline, false);
     if (!inTime) {
       const stuck = slots.filter(([, w]) => w.process.exitCode === null && w.process.signalCode === null);
       this.log.error({ workers: stuck.map(([slot]) => slot), afterMs: deadline }, 'workers did not stop in time; killing them');

@@ -4,6 +4,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import type { CallbackConfig } from '../config.js';
 import { firstDelivery, forgetDelivery, recordReply, replyOf } from '../db/callback-events.js';
 import type { Database } from '../db/data-source.js';
+import { withinMs } from '../deadline.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { decrypt, encrypt } from './crypto.js';
@@ -147,8 +148,7 @@ async function answerOnce(options: CallbackRouteOptions, message: CallbackMessag
       return 'busy' as const;
     },
   );
-  const late = sleep(ANSWER_WITHIN_MS, 'late' as const, { ref: false });
-  const result = await Promise.race([acting, late]);
+  const result = await withinMs(acting, ANSWER_WITHIN_MS, 'late' as const);
   if (result !== 'late') return result;
   metrics.callbacks.inc({ result: 'late' });
   log.warn({ event: eventName(message) }, 'callback still being acted on after 4.5 s; answered without a reply');

@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { DataSource, type EntityManager, type Logger as TypeormLogger, type QueryRunner } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
+import { withinMs } from '../deadline.js';
 import { EmployeeAuditSchema } from './employee-audit.js';
 import { EmployeeSchema } from './employees.js';
 import { MessageSchema } from './messages.js';
@@ -95,7 +95,7 @@ export class Database {
       () => true,
       () => false,
     );
-    return Promise.race([ping, sleep(timeoutMs, false, { ref: false })]);
+    return withinMs(ping, timeoutMs, false);
   }
 
   async close(): Promise<void> {

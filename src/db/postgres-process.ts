@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { withinMs } from '../deadline.js';
 import type { PostgresBinaries } from './postgres-binaries.js';
 import type { RunAs } from './postgres-user.js';
 
@@ -133,7 +133,7 @@ export class PostgresServer {
       if (wasReady && !this.stopping) this.onUnexpectedExit(`exit ${code}: ${this.words.text()}`);
     });
     const ready = new Promise<void>((resolve) => (onReady = resolve));
-    const outcome = await Promise.race([ready.then(() => 'ready' as const), exit.then(() => 'exited' as const), sleep(START_TIMEOUT_MS, 'timeout' as const, { ref: false })]);
+    const outcome = await withinMs(Promise.race([ready.then(() => 'ready' as const), exit.then(() => 'exited' as const)]), START_TIMEOUT_MS, 'timeout' as const);
     onReady = null;
     wasReady = outcome === 'ready';
     if (wasReady) return;
@@ -148,7 +148,7 @@ export class PostgresServer {
     const exit = exited(child);
     for (const [signal, waitMs] of STOP_STEPS) {
       child.kill(signal);
-      if ((await Promise.race([exit.then(() => true), sleep(waitMs, false, { ref: false })])) === true) return;
+      if (await withinMs(exit.then(() => true), waitMs, false)) return;
     }
   }
 }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { finishMessage } from '../db/messages.js';
+import { withinMs } from '../deadline.js';
 import type { Finish } from '../types.js';
 import type { PushContext } from './context.js';
 
@@ -27,7 +28,7 @@ export async function finishDurably(ctx: PushContext, deadline: number, id: stri
       (err: unknown) => ({ err }),
     );
     // A write already under way may take until the deadline (Postgres slow, not gone).
-    const result = await raceDeadline(write, latest);
+    const result = await withinMs(write, latest - Date.now(), 'late' as const);
     if (result === 'written') return true;
     if (result === 'late') {
       ctx.log.warn({ messageId: id }, 'recording the outcome is slow; answered without it');
@@ -54,21 +55,4 @@ export function finishLater(ctx: PushContext, id: string, finish: Finish): void 
     }
     ctx.log.error({ messageId: id }, 'gave up recording the outcome; the message will show as of unknown outcome');
   })();
-}
-
-/**
- * `work`, or 'late' at `latest`. The timer is cleared as soon as the work settles: a sleep left to
- * run out would keep a timer and its promise alive for ~15 s after every push.
- */
-async function raceDeadline<T>(work: Promise<T>, latest: number): Promise<T | 'late'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(resolve, Math.max(0, latest - Date.now()), 'late');
-    timer.unref();
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

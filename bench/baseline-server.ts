@@ -1,5 +1,8 @@
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../src/config.js';
+import { KEEP_ALIVE_TIMEOUT_MS, serverOptions } from '../src/http-server.js';
 import { writeAck, wrapAck } from '../src/push/acknowledge.js';
 
 // What the benchmark's baselines (bare-express.ts, relay-express.ts) share with each other and with
@@ -28,16 +31,15 @@ export function baselineApp(push: (body: Buffer, res: Response) => void): expres
 }
 
 /**
- * Listens with the bridge's server settings (src/service.ts), prints `{"ready":true,"url":...}` on
+ * Listens with the bridge's server settings (src/http-server.ts, at the default REQUEST_TIMEOUT_MS), prints `{"ready":true,"url":...}` on
  * stdout, and exits when stdin closes (the orchestrator died) or on SIGTERM/SIGINT, after `close`.
  */
 export function serveBaseline(app: express.Express, port: number, close: () => Promise<void> = async () => undefined): void {
-  const server = app.listen(port, '127.0.0.1', () => {
+  const server = createServer(serverOptions(DEFAULT_REQUEST_TIMEOUT_MS), app);
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.listen(port, '127.0.0.1', () => {
     process.stdout.write(`${JSON.stringify({ ready: true, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pid: process.pid })}\n`);
   });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 30_000;
   const stop = (): void => {
     server.closeAllConnections();
     server.close(() => void close().finally(() => process.exit(0)));

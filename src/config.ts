@@ -106,6 +106,9 @@ const MAX_WORKERS = 256;
 /** WECHAT_MAX_CONNECTIONS when unset; the bench's relay builds its pool with it too. */
 export const DEFAULT_WECHAT_MAX_CONNECTIONS = 256;
 
+/** REQUEST_TIMEOUT_MS when unset; the bench's baselines set up their servers with it too. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 20_000;
+
 export function loadConfig(env: Env = process.env): Config {
   const get = (name: string): string | undefined => {
     const value = env[name]?.trim();
@@ -157,7 +160,7 @@ export function loadConfig(env: Env = process.env): Config {
     pushAllowIps: cidrList(get('PUSH_ALLOW_IPS')),
     pushToken: get('PUSH_TOKEN') ?? null,
     trustProxy: trustProxy(get('TRUST_PROXY')),
-    requestTimeoutMs: int('REQUEST_TIMEOUT_MS', 20000, 1000, 300000),
+    requestTimeoutMs: int('REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS, 1000, 300000),
     logLevel: logLevel(get('LOG_LEVEL') ?? 'info'),
     shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 15000, 0, 120000),
     workers: int('WORKERS', Math.min(availableParallelism(), MAX_WORKERS), 1, MAX_WORKERS),

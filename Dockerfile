@@ -47,4 +47,4 @@ EXPOSE 8080 8443
 # Asks /healthz on HOST:PORT (127.0.0.1 when HOST is 0.0.0.0), the address the bridge listens on.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 CMD ["node", "dist/src/cli/healthcheck.js"]
 STOPSIGNAL SIGTERM
-CMD ["node", "--enable-source-maps", "dist/src/main.js"]
+CMD ["node", "--enable-source-maps", "--max-old-space-size=1024", "dist/src/main.js"]

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded.js';
 import { createLogger } from '../src/log.js';
 import { soapPush } from '../test/support/push.js';
+import { ENTRY, startFlags } from '../test/support/start-command.js';
 import { round, runLoad, type LoadOptions, type LoadResult } from './load.js';
 import {
   cpuSeconds,
@@ -211,7 +212,7 @@ async function main(): Promise<void> {
   const m = machine(pgVersion);
   for (const line of machineLines(m)) print(line);
   print(`postgres: embedded in ${workDir}, ${Object.entries(pgSettings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-  print(`bridge: node ${path.relative(REPO, path.join(root, 'dist/src/main.js')) || 'dist/src/main.js'}, DB_POOL_SIZE=20 (default), ${employees} employees bound`);
+  print(`bridge: node ${[...startFlags(root), path.relative(REPO, path.join(root, ENTRY)) || ENTRY].join(' ')}, DB_POOL_SIZE=20 (default), ${employees} employees bound`);
   const overrides = [durationOverride && `duration ${durationOverride} s`, connectionsOverride && `${connectionsOverride} connections`, delayOverride !== null && `fake delay ${delayOverride} ms`, args['pin-bridge'] && 'bridge pinned to CPU 1, the rest to CPU 0'].filter(Boolean);
   print(`scenarios: ${selected.join(', ')}${overrides.length ? ` (${overrides.join(', ')})` : ''}`);
   print();
@@ -331,7 +332,8 @@ async function bridgeScenario(spec: Spec, adminUrl: string, workers: number | nu
     const scenarioProfileDir = path.join(profileDir, `bridge-${spec.name}-w${workers ?? 'default'}-${timestamp()}`);
     const nodeArgs = args.profile ? [`--cpu-prof`, `--cpu-prof-dir=${scenarioProfileDir}`] : [];
     const command = args['pin-bridge'] ? ['taskset', '-c', '1', process.execPath] : [process.execPath];
-    bridge = spawnChild('bridge', command[0]!, [...command.slice(1), ...nodeArgs, 'dist/src/main.js'], {
+    // As `npm start` runs it: its node flags (the heap bound) from package.json.
+    bridge = spawnChild('bridge', command[0]!, [...command.slice(1), ...startFlags(root), ...nodeArgs, ENTRY], {
       cwd: root,
       logFile: path.join(workDir!, `bridge-${spec.name}.log`),
       env: {

@@ -1,8 +1,10 @@
 import cluster from 'node:cluster';
+import { getHeapStatistics } from 'node:v8';
 import { runWorker, startPrimary } from './cluster.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { EXIT, exitOnCrash, fail, stopControl, stopOnSignals, type Stoppable } from './lifecycle.js';
-import { createLogger } from './log.js';
+import { createLogger, type Logger } from './log.js';
+import { inflightHeapOverrun } from './push/admission.js';
 import { startService } from './service.js';
 
 // `npm start`: read the configuration, start the bridge, stop cleanly on SIGINT/SIGTERM/SIGHUP.
@@ -18,6 +20,18 @@ function readConfig(): Config {
     if (err instanceof ConfigError) fail(EXIT.config, `configuration error: ${err.message}`);
     throw err;
   }
+}
+
+/** Workers run with the primary's node flags, so its heap limit is theirs (README: Operations, Memory). */
+function warnIfHeapTooSmall(config: Config, log: Logger): void {
+  const heapLimit = getHeapStatistics().heap_size_limit;
+  const needed = inflightHeapOverrun(config.pushMaxInflightBytes, heapLimit);
+  if (needed === null) return;
+  const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);
+  log.warn(
+    { pushMaxInflightBytes: config.pushMaxInflightBytes, heapNeededMb: mb(needed), heapLimitMb: mb(heapLimit) },
+    'PUSH_MAX_INFLIGHT_BYTES lets large pushes in flight take more than half of the heap node allows this process (--max-old-space-size in the start command): a burst of them could crash it; lower PUSH_MAX_INFLIGHT_BYTES or raise the limit',
+  );
 }
 
 const config = readConfig();
@@ -38,6 +52,8 @@ if (cluster.isWorker) {
         'but NOTHING IS SENT TO WECHAT; acks say "处理成功（沙箱模式…）". Set both variables to go live. ***',
     );
   }
+
+  warnIfHeapTooSmall(config, log);
 
   let bridge: Stoppable;
   const onFatal = (err: Error, why = 'the bridge cannot work without its database'): void => {

@@ -13,6 +13,7 @@ import { freePort } from '../support/global-setup.js';
 import { startLoad, sleep } from '../support/load.js';
 import { childrenOf, isAlive, postmasterPid, spawnBridge, type BridgeProcess, type SpawnOptions } from '../support/process.js';
 import { guidOfText, newGuid, soapPush } from '../support/push.js';
+import { startFlags } from '../support/start-command.js';
 import { readAck } from '../../src/cli/fixture-file.js';
 
 // WORKERS=2: one primary (embedded Postgres, migrations, restarts) and two workers sharing the
@@ -144,6 +145,12 @@ describe('WORKERS=2', () => {
     expect(listening[0]!.ms).toEqual(expect.any(Number));
     // Migrations ran once, in the primary.
     expect(logLines(cluster.proc).filter((l) => l.msg === 'database migrated')).toHaveLength(1);
+  });
+
+  it("runs every worker with the start command's node flags (the heap bound among them)", () => {
+    const heapFlag = startFlags().find((f) => f.startsWith('--max-old-space-size='));
+    expect(heapFlag).toBeDefined();
+    for (const pid of everyWorker) expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain(heapFlag);
   });
 
   it('answers concurrent pushes AA, delivers each once, from both workers, with one access token', async () => {

@@ -15,6 +15,7 @@ import { newGuid, soapPush } from '../support/push.js';
 // token surviving a restart, and start-up failures that exit non-zero with one line.
 
 const TOKEN = 'lifecycle-admin-token-123456';
+const HEAP_WARNING = 'PUSH_MAX_INFLIGHT_BYTES lets large pushes in flight take more than half of the heap';
 const OPENID = 'oE2XCwQb6WdYSo54avF41qKoU3rY';
 let dataDir: string;
 let env: NodeJS.ProcessEnv;
@@ -45,6 +46,7 @@ it('starts on embedded Postgres in sandbox mode, stops on SIGTERM, and keeps its
   try {
     await first.healthy();
     expect(first.output()).toContain('SANDBOX MODE');
+    expect(first.output()).not.toContain(HEAP_WARNING); // the default budget fits the start command's heap
     expect((await request(first.url).get('/readyz')).status).toBe(200);
     const bound = await request(first.url).put('/admin/api/employees/10086').set('Authorization', `Bearer ${TOKEN}`).send({ openid: OPENID });
     expect(bound.status).toBe(201);
@@ -94,6 +96,19 @@ it('stops cleanly, Postgres included, when SIGTERM arrives while it is still sta
   expect(await starting.exited).toBe(0);
   for (let i = 0; i < 50 && isAlive(postgres); i++) await new Promise((r) => setTimeout(r, 100));
   expect(isAlive(postgres)).toBe(false);
+}, 60_000);
+
+it("warns at start-up when PUSH_MAX_INFLIGHT_BYTES could take more heap than the start command gives node", async () => {
+  const starting = start({ PUSH_MAX_INFLIGHT_BYTES: String(1024 ** 3) });
+  for (let i = 0; i < 300 && !starting.output().includes('embedded Postgres running'); i++) await new Promise((r) => setTimeout(r, 20));
+  starting.child.kill('SIGTERM');
+  expect(await starting.exited).toBe(0);
+  const warning = starting
+    .output()
+    .split('\n')
+    .find((line) => line.includes(HEAP_WARNING));
+  expect(warning).toBeDefined();
+  expect(JSON.parse(warning!)).toMatchObject({ level: 40, pushMaxInflightBytes: 1024 ** 3, heapNeededMb: 8192, heapLimitMb: expect.any(Number) });
 }, 60_000);
 
 it('keeps a generated admin token in DATA_DIR (0600), prints it only when made, and accepts it after a restart', async () => {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
+import { ENTRY, startFlags } from './start-command.js';
 
 // The bridge as its own process, started the way `npm start` starts it (the built dist/src/main.js,
 // compiled by the test run's global setup), for tests that kill, signal or multiply it.
@@ -31,7 +32,7 @@ export interface SpawnOptions {
 }
 
 export function spawnBridge(env: NodeJS.ProcessEnv, options: SpawnOptions = {}): BridgeProcess {
-  const [command, args] = options.via === 'npm' ? ['npm', ['start', '--silent']] : [process.execPath, ['--enable-source-maps', 'dist/src/main.js']];
+  const [command, args] = options.via === 'npm' ? ['npm', ['start', '--silent']] : [process.execPath, [...startFlags(), ENTRY]];
   const child = spawn(command, args, {
     cwd: options.cwd ?? ROOT,
     // One process unless a test asks for workers: the suite stays light on a small machine, and

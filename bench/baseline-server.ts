@@ -1,8 +1,7 @@
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../src/config.js';
-import { KEEP_ALIVE_TIMEOUT_MS, serverOptions } from '../src/http-server.js';
+import { createBridgeServer } from '../src/http-server.js';
 import { writeAck, wrapAck } from '../src/push/acknowledge.js';
 
 // What the benchmark's baselines (bare-express.ts, relay-express.ts) share with each other and with
@@ -35,8 +34,7 @@ export function baselineApp(push: (body: Buffer, res: Response) => void): expres
  * stdout, and exits when stdin closes (the orchestrator died) or on SIGTERM/SIGINT, after `close`.
  */
 export function serveBaseline(app: express.Express, port: number, close: () => Promise<void> = async () => undefined): void {
-  const server = createServer(serverOptions(DEFAULT_REQUEST_TIMEOUT_MS), app);
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  const server = createBridgeServer(app, DEFAULT_REQUEST_TIMEOUT_MS);
   server.listen(port, '127.0.0.1', () => {
     process.stdout.write(`${JSON.stringify({ ready: true, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pid: process.pid })}\n`);
   });

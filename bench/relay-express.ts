@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { DEFAULT_WECHAT_MAX_CONNECTIONS } from '../src/config.js';
+import { DEFAULT_WECHAT_MAX_CONNECTIONS, DEFAULT_WECHAT_TIMEOUT_MS } from '../src/config.js';
+import { wechatPoolOptions } from '../src/wechat/api.js';
 import { baselineApp, FIXED_ANSWER as answer, serveBaseline } from './baseline-server.js';
 
 // The floor of the bench's scenarios (throughput, and as relay-slow and relay-steady under their
@@ -24,9 +25,9 @@ const { values } = parseArgs({
 });
 if (!values.wechat || !values.appid || !values.secret) throw new Error('--wechat, --appid and --secret are required');
 
-// As src/wechat/api.ts builds its pool (at the default WECHAT_MAX_CONNECTIONS) and its calls.
-const TIMEOUT_MS = 5000;
-const wechat = new Pool(new URL(values.wechat).origin, { connections: DEFAULT_WECHAT_MAX_CONNECTIONS, pipelining: 1, keepAliveTimeout: 4000, keepAliveMaxTimeout: 30000, connect: { timeout: 3000 } });
+// As src/wechat/api.ts builds its pool and its calls, at the default WECHAT_MAX_CONNECTIONS and WECHAT_TIMEOUT_MS.
+const TIMEOUT_MS = DEFAULT_WECHAT_TIMEOUT_MS;
+const wechat = new Pool(new URL(values.wechat).origin, wechatPoolOptions(DEFAULT_WECHAT_MAX_CONNECTIONS, TIMEOUT_MS));
 const tokenAnswer = await wechat.request({
   method: 'POST',
   path: '/cgi-bin/stable_token',

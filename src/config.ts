@@ -106,6 +106,9 @@ const MAX_WORKERS = 256;
 /** WECHAT_MAX_CONNECTIONS when unset; the bench's relay builds its pool with it too. */
 export const DEFAULT_WECHAT_MAX_CONNECTIONS = 256;
 
+/** WECHAT_TIMEOUT_MS when unset; the bench's relay times its sends with it too. */
+export const DEFAULT_WECHAT_TIMEOUT_MS = 5000;
+
 /** REQUEST_TIMEOUT_MS when unset; the bench's baselines set up their servers with it too. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 20_000;
 
@@ -145,7 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
       ...(appId !== null && secret !== null ? { mode: 'live' as const, appId, secret } : { mode: 'sandbox' as const }),
       apiBase: httpUrl('WECHAT_API_BASE', get('WECHAT_API_BASE') ?? 'https://api.weixin.qq.com'),
       tokenApi,
-      timeoutMs: int('WECHAT_TIMEOUT_MS', 5000, 100, 14000),
+      timeoutMs: int('WECHAT_TIMEOUT_MS', DEFAULT_WECHAT_TIMEOUT_MS, 100, 14000),
       maxRetries: int('WECHAT_MAX_RETRIES', 3, 0, 10),
       maxConnections: int('WECHAT_MAX_CONNECTIONS', DEFAULT_WECHAT_MAX_CONNECTIONS, 1, 4096),
       maxParts: int('WECHAT_MAX_PARTS', DEFAULT_MAX_PARTS, 1, 50),

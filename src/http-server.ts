@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ConfigError, type Config } from './config.js';
@@ -45,20 +45,20 @@ export async function assertPortFree(config: Pick<Config, 'port' | 'host'>, vari
 }
 
 /**
- * The listener's limits (the bench's baselines are measured under them too). The push route times
- * a slow body itself (408 with an ack); Node's own request timeout stays behind it as a safety net.
+ * The HTTP server with the bridge's limits (the bench's baselines are measured under them too). The
+ * push route times a slow body itself (408 with an ack); Node's own request timeout stays behind it
+ * as a safety net. Idle keep-alive connections from the ERP stay open a little longer than typical
+ * proxies keep theirs.
  */
-export function serverOptions(requestTimeoutMs: number): ServerOptions {
-  return { requestTimeout: requestTimeoutMs + 5_000, headersTimeout: Math.min(requestTimeoutMs, 10_000), connectionsCheckingInterval: 1000 };
+export function createBridgeServer(app: RequestListener, requestTimeoutMs: number): Server {
+  const server = createServer({ requestTimeout: requestTimeoutMs + 5_000, headersTimeout: Math.min(requestTimeoutMs, 10_000), connectionsCheckingInterval: 1000 }, app);
+  server.keepAliveTimeout = 65_000;
+  return server;
 }
-
-/** Idle keep-alive connections from the ERP stay open a little longer than typical proxies keep theirs. */
-export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 function listen(app: RequestListener, config: Config): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer(serverOptions(config.requestTimeoutMs), app);
-    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    const server = createBridgeServer(app, config.requestTimeoutMs);
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerBrokenRequest(err, socket, config.bridgeId));
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve(server));

@@ -32,6 +32,11 @@ const NOT_SENT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
+/** The WeChat connection pool's settings (the bench's relay builds its pool with them too). */
+export function wechatPoolOptions(maxConnections: number, timeoutMs: number): Pool.Options {
+  return { connections: maxConnections, pipelining: 1, keepAliveTimeout: 4000, keepAliveMaxTimeout: 30000, connect: { timeout: Math.min(timeoutMs, 3000) } };
+}
+
 export class WechatApi {
   private readonly pool: Pool;
   private readonly prefix: string;
@@ -42,13 +47,7 @@ export class WechatApi {
   ) {
     const base = new URL(config.apiBase);
     this.prefix = base.pathname.replace(/\/+$/, '');
-    this.pool = new Pool(base.origin, {
-      connections: config.maxConnections,
-      pipelining: 1,
-      keepAliveTimeout: 4000,
-      keepAliveMaxTimeout: 30000,
-      connect: { timeout: Math.min(config.timeoutMs, 3000) },
-    });
+    this.pool = new Pool(base.origin, wechatPoolOptions(config.maxConnections, config.timeoutMs));
   }
 
   async post(path: string, query: Record<string, string>, body: unknown, timeoutMs: number): Promise<CallResult> {

@@ -1,11 +1,13 @@
+import type { RequestListener } from 'node:http';
 import express from 'express';
+import proxyaddr from 'proxy-addr';
 import type { Resend } from './admin/messages.js';
 import { adminApi, adminPage, type AdminOptions } from './admin/router.js';
 import type { QrMaker } from './binding/invite.js';
 import { callbackRouter, type CallbackRouteOptions } from './callback/route.js';
 import type { AdminCredential, Config } from './config.js';
 import type { PushContext } from './push/context.js';
-import { pushRouter, type PushRouteConfig } from './push/route.js';
+import { isPushPost, pushHandler, pushWsdlRouter, type PushRouteConfig } from './push/route.js';
 
 // The HTTP surface: /push (push/route.ts), /wechat/callback (callback/route.ts), /healthz and
 // /readyz, /metrics, the admin API and page.
@@ -28,7 +30,8 @@ export type MetricsText = () => Promise<string | null>;
 
 const ADMIN_PAGE_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-export function createApp(options: AppOptions): express.Express {
+/** The push (POST /push, on Node's own request: push/route.ts says why) beside the Express app for the rest. */
+export function createApp(options: AppOptions): RequestListener {
   const { ctx, config } = options;
   const { db, log, metrics } = ctx;
   const app = express();
@@ -36,8 +39,7 @@ export function createApp(options: AppOptions): express.Express {
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
 
-  // The push route comes first: it is the hot path, and every layer before it costs each push.
-  app.use(pushRouter({ ctx, config }));
+  app.use(pushWsdlRouter());
   if (options.callback) app.use(callbackRouter(options.callback));
 
   app.use((_req, res, next) => {
@@ -82,7 +84,14 @@ export function createApp(options: AppOptions): express.Express {
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
   });
-  return app;
+
+  // Express compiled TRUST_PROXY when it was set: the push reads its client's address as req.ip would.
+  const trust = app.get('trust proxy fn') as Parameters<typeof proxyaddr>[1];
+  const push = pushHandler({ ctx, config, clientIp: (req) => proxyaddr(req, trust) });
+  return (req, res) => {
+    if (isPushPost(req)) push(req, res);
+    else app(req, res);
+  };
 }
 
 /** The CALLBACK_PORT listener: the callback and nothing else, so only it needs to face the internet. */

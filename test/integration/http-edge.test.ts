@@ -155,6 +155,41 @@ describe('TRUST_PROXY=true', () => {
   });
 });
 
+describe('the push path beside the Express app', () => {
+  let bridge: TestBridge;
+  beforeAll(async () => {
+    bridge = await bridgeWith({});
+  });
+  const post = (path: string) => request(bridge.url).post(path).set('Content-Type', 'application/soap+xml').send(soapPush(newGuid(), '10086'));
+
+  it('takes a push at every path Express matched for POST /push: any case, a trailing slash, a query', async () => {
+    for (const path of ['/push', '/PUSH', '/Push/', '/push?wsdl=no&x=1']) {
+      const res = await post(path);
+      expect(res.status, path).toBe(200);
+      expect(readAck(res.text).ackCode, path).toBe('AA');
+    }
+  });
+
+  it('answers with the headers an ack needs: its content type, its length in bytes, nosniff', async () => {
+    const res = await post('/push');
+    expect(res.headers['content-type']).toBe('application/soap+xml; charset=utf-8');
+    expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(res.text));
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('leaves other paths and methods to the app: 404 for /pushes and /push/x, 404 for PUT /push, 405 for GET /push', async () => {
+    for (const path of ['/pushes', '/push/x']) {
+      const res = await post(path);
+      expect(res.status, path).toBe(404);
+      expect(res.body, path).toEqual({ error: 'not found' });
+    }
+    expect((await request(bridge.url).put('/push').send('x')).status).toBe(404);
+    const get = await request(bridge.url).get('/push');
+    expect(get.status).toBe(405);
+    expect(get.headers.allow).toBe('POST');
+  });
+});
+
 describe('shutdown', () => {
   it('answers a push in flight with Connection: close, so the client sends nothing more on that connection', async () => {
     const wechat = await new FakeWechat({ sendDelayMs: 300 }).start();

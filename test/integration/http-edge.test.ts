@@ -162,12 +162,16 @@ describe('the push path beside the Express app', () => {
   });
   const post = (path: string) => request(bridge.url).post(path).set('Content-Type', 'application/soap+xml').send(soapPush(newGuid(), '10086'));
 
-  it('takes a push at every path Express matched for POST /push: any case, a trailing slash, a query', async () => {
+  it('takes a push at every path Express matched for POST /push: any case, a trailing slash, a query, the absolute form', async () => {
     for (const path of ['/push', '/PUSH', '/Push/', '/push?wsdl=no&x=1']) {
       const res = await post(path);
       expect(res.status, path).toBe(200);
       expect(readAck(res.text).ackCode, path).toBe('AA');
     }
+    const body = soapPush(newGuid(), '10086');
+    const absolute = await raw(bridge.url, `POST http://bridge.example/push HTTP/1.1\r\nHost: bridge.example\r\nContent-Type: application/soap+xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    expect(absolute.text).toMatch(/^HTTP\/1\.1 200/);
+    expect(ackIn(absolute.text).ackCode).toBe('AA');
   });
 
   it('answers with the headers an ack needs: its content type, its length in bytes, nosniff', async () => {

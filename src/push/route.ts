@@ -60,8 +60,7 @@ export function pushHandler(options: PushRouteOptions): PushHandler {
   const access = pushAccess(config.pushAllowIps, config.pushToken);
   const budget = new ByteBudget(config.pushMaxInflightBytes);
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const arrivedAt = Date.now();
+  const handle = async (req: IncomingMessage, res: ServerResponse, arrivedAt: number): Promise<void> => {
     const ip = options.clientIp(req);
     const denied = access.refusal(ip, pushToken(req));
     if (denied !== null) {
@@ -85,11 +84,12 @@ export function pushHandler(options: PushRouteOptions): PushHandler {
   };
 
   return (req, res) => {
-    handle(req, res).catch((err: unknown) => {
+    const arrivedAt = Date.now();
+    handle(req, res, arrivedAt).catch((err: unknown) => {
       // Not expected (the pipeline answers every fault with an ack); the sender still gets one.
       log.error({ err }, 'push handler failed');
       if (res.headersSent) res.destroy();
-      else refuse(req, res, { status: 500, reason: BUSY_REASON, kind: 'BUSY' }, options, Date.now());
+      else refuse(req, res, { status: 500, reason: BUSY_REASON, kind: 'BUSY' }, options, arrivedAt);
     });
   };
 }
